@@ -1,0 +1,45 @@
+# eapr_plugin developer entry points. `make test` needs nothing but python3.11 on PATH.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+FIXTURES ?= tests/fixtures/build
+PYTEST_ARGS ?=
+STAMP := $(VENV)/.eapr-stamp
+SETUP_INPUTS := requirements.txt requirements-nodeps.txt constraints.txt setup.py
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: venv fixtures test test-slow test-all demo clean
+
+venv: $(STAMP)
+
+# The venv is rebuilt when any pin file changes (stale) or when it is missing.
+$(STAMP): $(SETUP_INPUTS)
+	@if [ -d $(VENV) ] && [ -f $(STAMP) ]; then echo "pins changed: recreating $(VENV)"; rm -rf $(VENV); fi
+	@if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv $(VENV); fi
+	$(BIN)/python -m pip install --quiet --upgrade "pip<27"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+fixtures: venv
+	$(BIN)/python -m eapr_plugin.testing.tiny_encoders $(FIXTURES)
+
+test: fixtures
+	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: fixtures
+	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+test-all: fixtures
+	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+
+demo: fixtures
+	$(BIN)/python scripts/tiny_demo.py
+
+clean:
+	rm -rf $(VENV) $(FIXTURES) .pytest_cache

@@ -1,0 +1,12 @@
+"""
+eapr_plugin: Embedding-Push, Attention-Pull and Robust targets (Ding et al., COLING 2022) for
+zero-shot cross-lingual text classification, as an AllenNLP plugin. Importing the package
+registers its components (AllenNLP imports it through `.allennlp_plugins` or `--include-package`).
+"""
+from eapr_plugin.version import VERSION
+from eapr_plugin.perturbers import Perturber, SynonymPerturber
+from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, RobustTargets, StreamOutput
+from eapr_plugin.dataset_readers import EaprReader, PawsxReader, Sib200Reader, XnliReader
+from eapr_plugin.models import EaprClassifier
+from eapr_plugin.predictors import EaprClassifierPredictor
+import eapr_plugin.commands  # noqa: F401  (registers subcommands)

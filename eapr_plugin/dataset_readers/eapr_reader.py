@@ -1,0 +1,281 @@
+"""
+The shared base of EAPR's dataset readers: validation, row ranges, sharding, tokenization and the
+synonym perturbation that turns each English example into `num_perturbations` training pairs.
+"""
+import itertools
+import logging
+import os
+import random
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import DatasetReader, Instance
+from allennlp.data.fields import Field, LabelField, MetadataField, TextField
+from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
+from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Token, Tokenizer
+
+from eapr_plugin.perturbers import Perturber
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidRowError(ValueError):
+    """A data row that cannot be read; the message names the file, the line and the setting."""
+
+
+class Row(NamedTuple):
+    """One example as read from a file, before validation and tokenization."""
+
+    text_a: str
+    text_b: Optional[str]
+    label: Optional[str]
+    language: Optional[str]
+    example_id: str
+    location: str  # "path:line" (or "name[index]" for HF datasets), for error messages
+    problem: Optional[str] = None  # set by a subclass for a row it could not parse
+
+
+def read_lines(file_path: str) -> Iterator[Tuple[int, Optional[str], Optional[str]]]:
+    """
+    Yield `(line_number, text, problem)` for each line of a UTF-8 file; a line with undecodable
+    bytes has `text=None` and a `problem` naming the byte, so the caller can report or skip it.
+    """
+    try:
+        handle = open(file_path, "rb")
+    except OSError as error:
+        raise ConfigurationError(f"cannot open data file {file_path!r}: {error}") from error
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n"), None
+            except UnicodeDecodeError as error:
+                yield number, None, f"not valid UTF-8 ({error.reason} at byte {error.start})"
+
+
+class EaprReader(DatasetReader):
+    """
+    Base class of the EAPR readers. Subclasses only say how rows come out of a file
+    (`_read_rows`); this class validates them, applies an optional row range, shards them across
+    distributed workers and data-loader processes, tokenizes single sentences or sentence pairs
+    with a Hugging Face tokenizer, and, when a `perturber` is set, emits `num_perturbations`
+    training pairs per example.
+
+    Instances have the fields `tokens` (the original input), `label` (when the row has one),
+    `metadata` (`language`, `example_id`, the texts) and, for training pairs only,
+    `perturbed_tokens`. Without a perturber (evaluation, prediction, plain fine-tuning) there is
+    no perturbed field.
+
+    Perturbation is seeded per example and copy: copy `k` of example `id` uses
+    `random.Random(f"{seed}|{id}|{k}")`, so the same seed gives the same copies whatever the
+    sharding, the number of workers, the order of reading or a resumed run.
+
+    # Parameters
+
+    tokenizer : `Tokenizer`
+        A `pretrained_transformer` tokenizer; its `max_length` truncates single sentences and
+        pairs (pairs with HF's `longest_first`, as the authors' release).
+    token_indexers : `Dict[str, TokenIndexer]`, optional
+        Defaults to `{"tokens": pretrained_transformer}` for the tokenizer's model, with the
+        `"tags"` namespace (so prediction can map ids back).
+    perturber : `Perturber`, optional (default = `None`)
+        Set it for training data (`{"type": "synonym", "table": PATH_OR_URL}`).
+    num_perturbations : `int`, optional (default = `3`)
+        Perturbed copies per example, each paired with its original (`num` in the paper).
+    seed : `int`, optional (default = `7`)
+        Seed of the perturbation.
+    labels : `List[str]`, optional
+        The valid labels; a row with another label is an error. Subclasses set their task's.
+    language : `str`, optional
+        Language tag for every instance; by default taken from the row or the file name.
+    start : `int`, optional / end : `int`, optional
+        Read only data rows `start <= index < end` (0-based, header excluded), e.g. the reduced
+        protocols "rows 0-1244 of dev-en.tsv" is `start: 0, end: 1245`.
+    skip_invalid : `bool`, optional (default = `False`)
+        False: the first invalid row is an error naming file and line. True: invalid rows are
+        skipped, counted, and reported in a warning (with the first reasons) after the file;
+        `skipped_rows` holds the count. Rows are never dropped silently.
+    """
+
+    #: default label set of the task (None: any non-empty label).
+    default_labels: Optional[Sequence[str]] = None
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        token_indexers: Optional[Dict[str, TokenIndexer]] = None,
+        perturber: Optional[Perturber] = None,
+        num_perturbations: int = 3,
+        seed: int = 7,
+        labels: Optional[List[str]] = None,
+        language: Optional[str] = None,
+        start: Optional[int] = None,
+        end: Optional[int] = None,
+        skip_invalid: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
+        )
+        if not isinstance(tokenizer, PretrainedTransformerTokenizer):
+            raise ConfigurationError(
+                f"{type(self).__name__}: `tokenizer` must be of type 'pretrained_transformer', "
+                f"got {type(tokenizer).__name__}"
+            )
+        if num_perturbations < 0:
+            raise ConfigurationError(
+                f"{type(self).__name__}: `num_perturbations` must be >= 0, got {num_perturbations}"
+            )
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and value < 0:
+                raise ConfigurationError(f"{type(self).__name__}: `{name}` must be >= 0")
+        self._tokenizer = tokenizer
+        self._token_indexers = token_indexers or {
+            "tokens": PretrainedTransformerIndexer(tokenizer._model_name, namespace="tags")
+        }
+        self._perturber = perturber
+        self._num_perturbations = num_perturbations
+        self._seed = seed
+        self._labels = list(labels) if labels is not None else self.default_labels
+        self._language = language
+        self._start = start
+        self._end = end
+        self._skip_invalid = skip_invalid
+        self.skipped_rows = 0
+
+    # ----- subclasses -------------------------------------------------------------------------
+    def _read_rows(self, file_path: str) -> Iterator[Row]:
+        """
+        Yield every data row of `file_path` in order (header excluded). A row that cannot be
+        parsed is yielded with `problem` set (not raised), so `skip_invalid` can count it.
+        """
+        raise NotImplementedError
+
+    # ----- reading ----------------------------------------------------------------------------
+    def _read(self, file_path: str) -> Iterable[Instance]:
+        self.skipped_rows = 0
+        reasons: List[str] = []
+        rows = itertools.islice(self._read_rows(file_path), self._start, self._end)
+        valid = self._validated(rows, reasons)
+        for row in self.shard_iterable(valid):
+            yield from self._row_instances(row)
+        if self.skipped_rows:
+            logger.warning(
+                "%s: skipped %d invalid row(s) (skip_invalid=True); first: %s",
+                file_path,
+                self.skipped_rows,
+                "; ".join(reasons[:5]),
+            )
+
+    def _validated(self, rows: Iterable[Row], reasons: List[str]) -> Iterator[Row]:
+        for row in rows:
+            problem = self._problem(row)
+            if problem is None:
+                yield row
+            elif self._skip_invalid:
+                self.skipped_rows += 1
+                reasons.append(problem)
+            else:
+                raise InvalidRowError(problem)
+
+    def _problem(self, row: Row) -> Optional[str]:
+        if row.problem is not None:
+            return f"{row.location}: {row.problem}"
+        if not row.text_a.strip():
+            return f"{row.location}: empty first text field"
+        if row.text_b is not None and not row.text_b.strip():
+            return f"{row.location}: empty second text field"
+        if row.label is not None:
+            if not row.label.strip():
+                return f"{row.location}: empty label"
+            if self._labels is not None and row.label not in self._labels:
+                return (
+                    f"{row.location}: unknown label {row.label!r} "
+                    f"(setting `labels` = {list(self._labels)})"
+                )
+        return None
+
+    def _row_instances(self, row: Row) -> Iterator[Instance]:
+        language = self._language or row.language
+        if self._perturber is None or self._num_perturbations == 0:
+            yield self.text_to_instance(
+                row.text_a, row.text_b, row.label, language=language, example_id=row.example_id
+            )
+            return
+        for copy in range(self._num_perturbations):
+            rng = random.Random(f"{self._seed}|{row.example_id}|{copy}")
+            perturbed_a = self._perturber.perturb(row.text_a, rng)
+            perturbed_b = self._perturber.perturb(row.text_b, rng) if row.text_b is not None else None
+            yield self.text_to_instance(
+                row.text_a,
+                row.text_b,
+                row.label,
+                perturbed_a=perturbed_a,
+                perturbed_b=perturbed_b,
+                language=language,
+                example_id=row.example_id,
+                copy=copy,
+            )
+
+    # ----- instances --------------------------------------------------------------------------
+    def _encode(self, text_a: str, text_b: Optional[str]) -> List[Token]:
+        if text_b is None:
+            return self._tokenizer.tokenize(text_a)
+        max_length = self._tokenizer._max_length
+        encoded = self._tokenizer.tokenizer(
+            text_a,
+            text_b,
+            add_special_tokens=True,
+            truncation="longest_first" if max_length is not None else False,
+            max_length=max_length,
+            return_token_type_ids=True,
+            return_attention_mask=False,
+        )
+        ids = encoded["input_ids"]
+        pieces = self._tokenizer.tokenizer.convert_ids_to_tokens(ids)
+        return [
+            Token(text=piece, text_id=index, type_id=type_id)
+            for piece, index, type_id in zip(pieces, ids, encoded["token_type_ids"])
+        ]
+
+    def text_to_instance(  # type: ignore
+        self,
+        text_a: str,
+        text_b: Optional[str] = None,
+        label: Optional[str] = None,
+        perturbed_a: Optional[str] = None,
+        perturbed_b: Optional[str] = None,
+        language: Optional[str] = None,
+        example_id: Optional[str] = None,
+        copy: Optional[int] = None,
+    ) -> Instance:
+        """
+        One instance: `text_a` (and `text_b` for pairs) as `tokens`; with `perturbed_a` (and
+        `perturbed_b`), the perturbed copy as `perturbed_tokens`.
+        """
+        fields: Dict[str, Field] = {"tokens": TextField(self._encode(text_a, text_b))}
+        metadata = {
+            "language": language or self._language,
+            "example_id": example_id,
+            "text_a": text_a,
+            "text_b": text_b,
+        }
+        if perturbed_a is not None:
+            fields["perturbed_tokens"] = TextField(self._encode(perturbed_a, perturbed_b))
+            metadata.update(perturbed_a=perturbed_a, perturbed_b=perturbed_b, copy=copy)
+        if label is not None:
+            fields["label"] = LabelField(label)
+        fields["metadata"] = MetadataField(metadata)
+        return Instance(fields)
+
+    def apply_token_indexers(self, instance: Instance) -> None:
+        instance["tokens"].token_indexers = self._token_indexers  # type: ignore
+        if "perturbed_tokens" in instance.fields:
+            instance["perturbed_tokens"].token_indexers = self._token_indexers  # type: ignore
+
+
+def language_from_file_name(file_path: str) -> Optional[str]:
+    """`dev-en.tsv` -> `en`, `test-zh.tsv` -> `zh`; None when the name has no `-LANG` suffix."""
+    stem = os.path.basename(file_path).split(".")[0]
+    if "-" in stem:
+        return stem.rsplit("-", 1)[1]
+    return None

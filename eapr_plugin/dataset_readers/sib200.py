@@ -1,0 +1,53 @@
+import os
+from typing import Iterator
+
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import DatasetReader
+
+from eapr_plugin.dataset_readers.eapr_reader import EaprReader, Row, read_lines
+
+SIB200_LABELS = (
+    "science/technology",
+    "travel",
+    "politics",
+    "sports",
+    "health",
+    "entertainment",
+    "geography",
+)
+HEADER = ["index_id", "category", "text"]
+HEADER_TEXT = "\t".join(HEADER)
+
+
+@DatasetReader.register("sib200")
+class Sib200Reader(EaprReader):
+    """
+    Single-sentence topic classification (7 topics) in the SIB-200 layout: one folder per language
+    (`eng_Latn/`, `deu_Latn/`, ...) holding `train.tsv`, `dev.tsv`, `test.tsv` with the header
+    `index_id \\t category \\t text`. The language is the folder name; the example id is the
+    `index_id` (the same id across languages is the same sentence translated). See `EaprReader`
+    for the shared options.
+
+    Registered as a `DatasetReader` with name "sib200".
+    """
+
+    default_labels = SIB200_LABELS
+
+    def _read_rows(self, file_path: str) -> Iterator[Row]:
+        language = self._language or os.path.basename(os.path.dirname(os.path.abspath(file_path)))
+        lines = read_lines(file_path)
+        for number, text, problem in lines:
+            if number == 1:
+                if problem is not None or text.split("\t") != HEADER:
+                    raise ConfigurationError(
+                        f"{file_path}:1: expected the SIB-200 header {HEADER_TEXT!r}, found {text!r}"
+                    )
+                continue
+            location = f"{file_path}:{number}"
+            fields = (text or "").split("\t")
+            if problem is None and len(fields) != 3:
+                problem = f"expected 3 tab-separated columns (index_id, category, text), found {len(fields)}"
+            if problem is not None:
+                yield Row("", None, None, language, f"{language}:{number}", location, problem)
+                continue
+            yield Row(fields[2], None, fields[1], language, fields[0], location)

@@ -1,0 +1,273 @@
+"""
+The EAPR classifier: one multilingual encoder, two streams in training, one at inference.
+"""
+import logging
+from typing import Any, Dict, List, Optional
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.models.model import Model
+from allennlp.modules import TextFieldEmbedder
+from allennlp.modules.text_field_embedders import BasicTextFieldEmbedder
+from allennlp.modules.token_embedders import PretrainedTransformerEmbedder
+from allennlp.nn import InitializerApplicator, util
+from allennlp.training.metrics import Average, CategoricalAccuracy
+
+from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput
+from eapr_plugin.models.activation_capture import capture_activations
+from eapr_plugin.models.classification_head import ClassificationHead
+
+logger = logging.getLogger(__name__)
+
+
+@Model.register("eapr_classifier")
+class EaprClassifier(Model):
+    """
+    Zero-shot cross-lingual text classifier trained with Embedding-Push, Attention-Pull and Robust
+    targets (Ding et al., COLING 2022). In training, each instance carries the original English
+    input (`tokens`, `x`) and one perturbed copy (`perturbed_tokens`, `x~`); both go through the
+    same encoder and classifier, and the loss is
+
+        L = CE(f(x~), y) + Σ_k weight_k · term_k(x, x~, y)
+
+    where the terms are the configured `PairLoss`es; with the paper's list this is
+    `CE(f(x~), y) + 1·CE(f(x), y) + 0.1·EP + 1.0·AP`. An empty `loss_terms` list with perturbed
+    instances is RS-DA (fine-tuning on the perturbed copies); without perturbed instances it is
+    plain fine-tuning on `tokens`. At inference only `tokens` is used, through the plain classifier.
+
+    The output dict holds `logits` and `probs` (of the `tokens` stream whenever it is run, else of
+    the perturbed stream), `loss` when a label is given, and, whenever both streams and the label
+    are given (train or eval mode), `task_loss` (CE on the perturbed stream) and each configured
+    term's **unweighted** value as a 0-dim tensor under `f"{name}_loss"`. Every one of these is
+    also reported as a running-average metric, next to `accuracy` (on the stream of `logits`).
+
+    Registered as a `Model` with name "eapr_classifier".
+
+    # Parameters
+
+    vocab : `Vocabulary`
+    text_field_embedder : `TextFieldEmbedder`
+        Must hold exactly one `pretrained_transformer` token embedder (the HF encoder), without
+        `max_length` folding.
+    loss_terms : `List[PairLoss]`, optional (default = `[]`)
+        The extra terms with their weights, e.g. `[{"type": "robust_targets", "weight": 1.0},
+        {"type": "embedding_push", "weight": 0.1}, {"type": "attention_pull", "weight": 1.0,
+        "layer": 5}]`. Names must be unique.
+    head : `str`, optional (default = `None`)
+        `"bert_pooler"` or `"roberta"`; chosen from the encoder type when None (see
+        `ClassificationHead`).
+    sequence_dropout : `bool`, optional (default = `True`)
+        The release's extra dropout on the sequence output before the `"roberta"` head.
+    attention_capture : `str`, optional (default = `"one_layer"`)
+        How Attention-Pull's layer is read: `"one_layer"` asks only that layer for its attention
+        probabilities (the fast path), `"all_layers"` runs HF's `output_attentions=True` and keeps
+        one (the reference path, for benchmarks).
+    label_namespace : `str`, optional (default = `"labels"`)
+    initializer : `InitializerApplicator`, optional
+    """
+
+    default_predictor = "eapr_classifier"
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        text_field_embedder: TextFieldEmbedder,
+        loss_terms: Optional[List[PairLoss]] = None,
+        head: Optional[str] = None,
+        sequence_dropout: bool = True,
+        attention_capture: str = "one_layer",
+        label_namespace: str = "labels",
+        initializer: Optional[InitializerApplicator] = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(vocab, **kwargs)
+        self._text_field_embedder = text_field_embedder
+        self._transformer_embedder = self._find_transformer_embedder(text_field_embedder)
+        self._transformer = self._transformer_embedder.transformer_model
+        config = self._transformer.config
+        self._label_namespace = label_namespace
+        self._num_labels = vocab.get_vocab_size(namespace=label_namespace)
+        if self._num_labels < 2:
+            raise ConfigurationError(
+                f"eapr_classifier: the vocabulary namespace {label_namespace!r} has "
+                f"{self._num_labels} label(s); check the reader's labels and `label_namespace`"
+            )
+        self._head = ClassificationHead(self._transformer, self._num_labels, head, sequence_dropout)
+
+        self._loss_terms = torch.nn.ModuleList(loss_terms or [])
+        names = [term.name for term in self._loss_terms]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(f"eapr_classifier: `loss_terms` repeats a term: {names}")
+        layers = {term.attention_layer for term in self._loss_terms} - {None}
+        if len(layers) > 1:
+            raise ConfigurationError(f"eapr_classifier: terms read different layers {layers}")
+        self._attention_layer = layers.pop() if layers else None
+        if self._attention_layer is not None and self._attention_layer >= config.num_hidden_layers:
+            raise ConfigurationError(
+                f"attention_pull: `layer` = {self._attention_layer} is beyond the encoder "
+                f"{config.name_or_path!r}, which has {config.num_hidden_layers} layers "
+                f"(valid: 0..{config.num_hidden_layers - 1}); set `loss_terms[].layer`"
+            )
+        lengths = {term.pad_to_length for term in self._loss_terms} - {None}
+        self._pad_to_length = max(lengths) if lengths else None
+        if attention_capture not in ("one_layer", "all_layers"):
+            raise ConfigurationError(
+                f"eapr_classifier: `attention_capture` must be 'one_layer' or 'all_layers', "
+                f"got {attention_capture!r}"
+            )
+        self._all_layer_attentions = attention_capture == "all_layers"
+        self._pad_token_id = config.pad_token_id if config.pad_token_id is not None else 0
+
+        self._accuracy = CategoricalAccuracy()
+        self._term_averages: Dict[str, Average] = {}
+        for name in ["task"] + names:
+            self._term_averages[f"{name}_loss"] = Average()
+        self._batches_seen = 0
+        if initializer is not None:
+            initializer(self)
+
+    @staticmethod
+    def _find_transformer_embedder(embedder: TextFieldEmbedder) -> PretrainedTransformerEmbedder:
+        token_embedders = (
+            list(embedder._token_embedders.values())
+            if isinstance(embedder, BasicTextFieldEmbedder)
+            else []
+        )
+        transformers = [e for e in token_embedders if isinstance(e, PretrainedTransformerEmbedder)]
+        if len(transformers) != 1 or len(token_embedders) != 1:
+            raise ConfigurationError(
+                "eapr_classifier: `text_field_embedder` must be a basic embedder with exactly one "
+                "token embedder of type 'pretrained_transformer'"
+            )
+        if transformers[0]._max_length is not None:
+            raise ConfigurationError(
+                "eapr_classifier: the 'pretrained_transformer' embedder's `max_length` (folding of "
+                "long inputs) is not supported; truncate in the tokenizer instead"
+            )
+        return transformers[0]
+
+    def _pad(self, tokens: TextFieldTensors, length: int) -> TextFieldTensors:
+        """Pad a text field to `length`, as an HF tokenizer with `padding="max_length"` would."""
+        padded: Dict[str, Dict[str, torch.Tensor]] = {}
+        for indexer, tensors in tokens.items():
+            padded[indexer] = {}
+            for key, tensor in tensors.items():
+                extra = length - tensor.size(1)
+                if extra < 0:
+                    raise ConfigurationError(
+                        f"attention_pull (exact mode): a batch holds {tensor.size(1)} wordpieces, "
+                        f"more than `max_length` = {length}; set the tokenizer's `max_length` to "
+                        f"the term's `max_length`, or use mode 'masked'"
+                    )
+                value = self._pad_token_id if key == "token_ids" else 0
+                padded[indexer][key] = torch.nn.functional.pad(tensor, (0, extra), value=value)
+        return padded
+
+    def _run_stream(self, tokens: TextFieldTensors, with_activations: bool) -> StreamOutput:
+        if with_activations and self._pad_to_length is not None:
+            tokens = self._pad(tokens, self._pad_to_length)
+        mask = util.get_text_field_mask(tokens)
+        with capture_activations(
+            self._transformer,
+            embeddings=with_activations,
+            attention_layer=self._attention_layer if with_activations else None,
+            all_layer_attentions=self._all_layer_attentions,
+        ) as captured:
+            sequence_output = self._text_field_embedder(tokens)
+        return StreamOutput(
+            logits=self._head(sequence_output),
+            embeddings=captured.embeddings,
+            mask=mask,
+            attention=captured.attention,
+        )
+
+    def forward(  # type: ignore
+        self,
+        tokens: TextFieldTensors,
+        perturbed_tokens: Optional[TextFieldTensors] = None,
+        label: Optional[torch.IntTensor] = None,
+        metadata: Optional[List[Dict[str, Any]]] = None,
+    ) -> Dict[str, torch.Tensor]:
+        """
+        # Parameters
+
+        tokens : `TextFieldTensors`
+            The original input `x` (the only stream used at inference).
+        perturbed_tokens : `TextFieldTensors`, optional
+            The perturbed copy `x~` (training pairs only).
+        label : `torch.IntTensor`, optional
+            `(batch,)` gold label ids.
+        metadata : `List[Dict[str, Any]]`, optional
+            Per-instance metadata (language, example id, texts), passed through.
+        """
+        pair_terms = perturbed_tokens is not None and label is not None and len(self._loss_terms) > 0
+        perturbed: Optional[StreamOutput] = None
+        original: Optional[StreamOutput] = None
+        if perturbed_tokens is not None:
+            perturbed = self._run_stream(perturbed_tokens, with_activations=pair_terms)
+        if perturbed is None or len(self._loss_terms) > 0:
+            original = self._run_stream(tokens, with_activations=pair_terms)
+        shown = original if original is not None else perturbed
+        output: Dict[str, Any] = {
+            "logits": shown.logits,
+            "probs": torch.nn.functional.softmax(shown.logits, dim=-1),
+        }
+        if metadata is not None:
+            output["metadata"] = metadata
+        if label is None:
+            return output
+
+        label = label.long().view(-1)
+        task_stream = perturbed if perturbed is not None else original
+        loss = torch.nn.functional.cross_entropy(task_stream.logits, label)
+        if perturbed is not None:
+            output["task_loss"] = loss
+            values = {"task_loss": loss}
+            if pair_terms:
+                for term in self._loss_terms:
+                    value = term.from_streams(original, perturbed, label)
+                    values[f"{term.name}_loss"] = value
+                    loss = loss + term.weight * value
+            self._check_finite(values)
+            output.update(values)
+            for key, value in values.items():
+                self._term_averages[key](value.detach().item())
+        output["loss"] = loss
+        self._accuracy(shown.logits, label)
+        if self.training:
+            self._batches_seen += 1
+        return output
+
+    def _check_finite(self, values: Dict[str, torch.Tensor]) -> None:
+        for key, value in values.items():
+            if not torch.isfinite(value).all():
+                hint = (
+                    "the unbounded Embedding-Push term diverged: lower its weight (alpha) or set "
+                    "`max_distance` on the embedding_push term"
+                    if key == "embedding_push_loss"
+                    else "lower the learning rate, check the inputs of this batch, or disable AMP"
+                )
+                raise FloatingPointError(
+                    f"EAPR loss term '{key}' is {value.item()} at training batch "
+                    f"{self._batches_seen} (counted in this process): {hint}"
+                )
+
+    def make_output_human_readable(
+        self, output_dict: Dict[str, torch.Tensor]
+    ) -> Dict[str, torch.Tensor]:
+        predictions = output_dict["probs"].argmax(dim=-1).tolist()
+        output_dict["label"] = [
+            self.vocab.get_token_from_index(index, namespace=self._label_namespace)
+            for index in predictions
+        ]
+        return output_dict
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        metrics = {"accuracy": self._accuracy.get_metric(reset)}
+        for key, average in self._term_averages.items():
+            # Same keys on every distributed worker (each get_metric is an all-reduce): all terms
+            # in training; in evaluation only where pairs were seen (plain eval data has none).
+            if self.training or average._count > 0:
+                metrics[key] = float(average.get_metric(reset))
+        return metrics

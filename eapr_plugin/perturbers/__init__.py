@@ -1,0 +1,2 @@
+from eapr_plugin.perturbers.perturber import Perturber
+from eapr_plugin.perturbers.synonym import SynonymPerturber

@@ -1,0 +1,19 @@
+"""Base class of the training-time input perturbers."""
+import random
+
+from allennlp.common import Registrable
+
+
+class Perturber(Registrable):
+    """
+    Turns one sentence into a perturbed copy of it, drawing randomness only from the `rng` it is
+    given, so that a reader can make the copies reproducible per example (see
+    `EaprReader`, which seeds one `random.Random` per example and copy).
+
+    Subclasses are registered with `@Perturber.register(name)`; `"synonym"` is the paper's.
+    """
+
+    default_implementation = "synonym"
+
+    def perturb(self, sentence: str, rng: random.Random) -> str:
+        raise NotImplementedError

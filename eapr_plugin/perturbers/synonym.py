@@ -1,0 +1,84 @@
+"""
+The paper's word-level synonym perturbation (the Robust-XLT procedure, reused by EAPR/EAR).
+"""
+import json
+import logging
+import random
+from typing import Dict, List, Optional
+
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.file_utils import cached_path
+
+from eapr_plugin.perturbers.perturber import Perturber
+
+logger = logging.getLogger(__name__)
+
+
+@Perturber.register("synonym")
+class SynonymPerturber(Perturber):
+    """
+    Replaces words by counter-fitted synonyms, exactly as `../shared/docs/method.md` states:
+
+    1. the sentence is split on single spaces (no lower-casing; lookup is by exact string);
+    2. every word `w` whose neighbour list `N(w)` in the table is non-empty is replaced by a
+       uniformly random element of `{w} ∪ N(w)` (so it may stay the same); other words stay;
+    3. the word count never changes (the copy is re-joined with single spaces).
+
+    Registered as a `Perturber` with name "synonym".
+
+    # Parameters
+
+    table : `str`
+        Path or URL (anything `cached_path` accepts) of a JSON object `{word: [neighbour, ...]}`,
+        e.g. `counterfitted_neighbors.json` from the uclanlp/Robust-XLT or KB-Ding/EAR
+        repositories. Every key must be a string and every value a list of strings; anything else
+        is a `ConfigurationError` naming the file and the offending key.
+    """
+
+    def __init__(self, table: str) -> None:
+        self.table_path = table
+        self.neighbours: Dict[str, List[str]] = self._load(table)
+
+    @staticmethod
+    def _load(table: str) -> Dict[str, List[str]]:
+        try:
+            local_path = cached_path(table)
+        except (FileNotFoundError, ValueError, OSError) as error:
+            raise ConfigurationError(
+                f"synonym perturber: cannot open the synonym table {table!r} "
+                f"(setting `perturber.table`): {error}"
+            ) from error
+        try:
+            with open(local_path, encoding="utf-8") as handle:
+                raw = json.load(handle)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ConfigurationError(
+                f"synonym perturber: {table!r} is not a UTF-8 JSON file "
+                f"(setting `perturber.table`): {error}"
+            ) from error
+        if not isinstance(raw, dict):
+            raise ConfigurationError(
+                f"synonym perturber: {table!r} must hold a JSON object {{word: [neighbours]}}, "
+                f"found {type(raw).__name__} (setting `perturber.table`)"
+            )
+        for word, neighbours in raw.items():
+            if not isinstance(neighbours, list) or not all(isinstance(n, str) for n in neighbours):
+                raise ConfigurationError(
+                    f"synonym perturber: in {table!r}, the value of key {word!r} must be a list of "
+                    f"strings, found {neighbours!r} (setting `perturber.table`)"
+                )
+        # Only words with a non-empty list can change; keep the candidate set {w} ∪ N(w) ready
+        # (a set: a neighbour list that repeats w or a neighbour does not tilt the draw).
+        table_with_self = {w: list(dict.fromkeys([w] + n)) for w, n in raw.items() if n}
+        logger.info(
+            "synonym table %s: %d words, %d with neighbours", table, len(raw), len(table_with_self)
+        )
+        return table_with_self
+
+    def perturb(self, sentence: str, rng: random.Random) -> str:
+        words = sentence.split(" ")
+        for index, word in enumerate(words):
+            candidates: Optional[List[str]] = self.neighbours.get(word)
+            if candidates:
+                words[index] = candidates[rng.randrange(len(candidates))]
+        return " ".join(words)

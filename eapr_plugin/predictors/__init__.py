@@ -1,0 +1,1 @@
+from eapr_plugin.predictors.eapr_classifier import EaprClassifierPredictor

@@ -1,0 +1,45 @@
+"""
+Shared fixtures. Tests run offline (HF_HUB_OFFLINE=1) on tiny encoders the suite builds itself
+(cached in $EAPR_TEST_FIXTURES, default tests/fixtures/build) and task files written per session.
+Tests that need the real data in ../shared/data skip when it is absent (a user's clone).
+"""
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+from eapr_plugin.testing.fixtures import write_pair_task, write_synonym_table  # noqa: E402
+from eapr_plugin.testing.tiny_encoders import build_tiny_encoders  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+FIXTURE_CACHE = Path(os.environ.get("EAPR_TEST_FIXTURES", REPO / "tests" / "fixtures" / "build"))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoders():
+    """`{"tiny-bert": folder, "tiny-xlmr": folder}`, built once and cached."""
+    return build_tiny_encoders(str(FIXTURE_CACHE))
+
+
+@pytest.fixture(scope="session")
+def nli_files(tmp_path_factory):
+    """`{lang: path}` of XTREME-layout NLI files (`dev-{lang}.tsv`) over the shipped corpus."""
+    return write_pair_task(str(tmp_path_factory.mktemp("nli")))
+
+
+@pytest.fixture(scope="session")
+def synonym_table(tmp_path_factory):
+    return write_synonym_table(str(tmp_path_factory.mktemp("synonyms") / "synonyms.json"))
+
+
+@pytest.fixture
+def shared_data():
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (only beside the project's checkout)")
+    return SHARED_DATA
