@@ -4,6 +4,9 @@ zero-shot cross-lingual text classification, as an AllenNLP plugin. Importing th
 registers its components (AllenNLP imports it through `.allennlp_plugins` or `--include-package`).
 """
 from eapr_plugin.version import VERSION
+from eapr_plugin.config_env import register_ext_var_defaults
+
+register_ext_var_defaults()
 from eapr_plugin.perturbers import Perturber, SynonymPerturber
 from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, RobustTargets, StreamOutput
 from eapr_plugin.dataset_readers import EaprReader, PawsxReader, Sib200Reader, XnliReader

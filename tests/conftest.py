@@ -13,7 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-from eapr_plugin.testing.fixtures import write_pair_task, write_synonym_table  # noqa: E402
+from eapr_plugin.testing.fixtures import write_pair_task, write_synonym_table, write_topic_task  # noqa: E402,E501
 from eapr_plugin.testing.tiny_encoders import build_tiny_encoders  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,3 +43,13 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (only beside the project's checkout)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def paws_files(tmp_path_factory):
+    return write_pair_task(str(tmp_path_factory.mktemp("paws")), labels=("0", "1"))
+
+
+@pytest.fixture(scope="session")
+def topic_files(tmp_path_factory):
+    return write_topic_task(str(tmp_path_factory.mktemp("sib")))

@@ -1,6 +1,7 @@
 """
-The real AllenNLP commands in subprocesses, on tiny offline encoders: train, evaluate (two language
-files in one call), predict, and test-install.
+The real AllenNLP commands in subprocesses, on tiny offline encoders: `allennlp train` of the
+user's entry point `training_configs/xnli_eapr.jsonnet` with only extVars pointing at local files,
+`evaluate` (two language files in one call), `evaluate-languages`, `predict`, and `test-install`.
 """
 import json
 import os
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from eapr_plugin.testing.fixtures import tiny_ext_vars
 
 REPO = Path(__file__).resolve().parents[1]
 ALLENNLP = [sys.executable, "-m", "allennlp"]
@@ -31,13 +34,10 @@ def test_test_install():
 @pytest.mark.parametrize("encoder", ["tiny-bert", "tiny-xlmr"])
 def test_train_evaluate_predict(encoder, tiny_encoders, nli_files, synonym_table, tmp_path):
     run_dir = tmp_path / "run"
-    ext_vars = {  # jsonnet extVars: AllenNLP reads them from the environment
-        "encoder": tiny_encoders[encoder],
-        "train_data": nli_files["en"],
-        "dev_data": nli_files["de"],
-        "synonyms": synonym_table,
-    }
-    run_allennlp(["train", "tests/fixtures/tiny_eapr.jsonnet", "-s", str(run_dir)], ext_vars)
+    run_allennlp(
+        ["train", "training_configs/xnli_eapr.jsonnet", "-s", str(run_dir)],
+        tiny_ext_vars(tiny_encoders[encoder], nli_files["en"], nli_files["en"], synonym_table),
+    )
     archive = run_dir / "model.tar.gz"
     assert archive.exists()
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -57,6 +57,22 @@ def test_train_evaluate_predict(encoder, tiny_encoders, nli_files, synonym_table
     for output in outputs:
         result = json.loads(output.read_text())
         assert 0.0 <= result["accuracy"] <= 1.0
+
+    # every language in one call: JSON, markdown table, bar chart
+    table_dir = tmp_path / "languages"
+    result = run_allennlp(
+        ["evaluate-languages", str(archive), str(Path(nli_files["en"]).parent), "--output-dir", str(table_dir)]
+    )
+    report = json.loads((table_dir / "metrics.json").read_text())
+    assert sorted(report["languages"]) == sorted(nli_files)
+    accuracies = [report["languages"][language]["accuracy"] for language in nli_files if language != "en"]
+    assert report["summary"]["average_non_english"] == pytest.approx(sum(accuracies) / len(accuracies))
+    assert report["summary"]["english"] == report["languages"]["en"]["accuracy"]
+    table = (table_dir / "results.md").read_text()
+    header, _, row = table.splitlines()
+    assert header.split(" | ")[-2:] == ["avg (non-en)", "avg (all) |"]
+    assert row.split(" | ")[-2] == f"{100 * report['summary']['average_non_english']:.1f}"
+    assert (table_dir / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # predict from JSON lines (no perturbation at inference)
     inputs = tmp_path / "inputs.jsonl"

@@ -1,0 +1,1 @@
+from eapr_plugin.commands.evaluate_languages import EvaluateLanguages

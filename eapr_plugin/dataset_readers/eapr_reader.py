@@ -150,11 +150,25 @@ class EaprReader(DatasetReader):
         """
         raise NotImplementedError
 
+    #: HF `datasets` columns (text_a, text_b or None, label, id or None) for `hf:` data paths.
+    hf_columns: Optional[Sequence[Optional[str]]] = None
+
     # ----- reading ----------------------------------------------------------------------------
+    def _rows(self, file_path: str) -> Iterator[Row]:
+        from eapr_plugin.dataset_readers.hf_datasets import hf_rows, is_hf_path
+
+        if is_hf_path(file_path):
+            if self.hf_columns is None:
+                raise ConfigurationError(
+                    f"{type(self).__name__} cannot read Hugging Face data paths ({file_path!r})"
+                )
+            return hf_rows(file_path, self.hf_columns, self._language)
+        return self._read_rows(file_path)
+
     def _read(self, file_path: str) -> Iterable[Instance]:
         self.skipped_rows = 0
         reasons: List[str] = []
-        rows = itertools.islice(self._read_rows(file_path), self._start, self._end)
+        rows = itertools.islice(self._rows(file_path), self._start, self._end)
         valid = self._validated(rows, reasons)
         for row in self.shard_iterable(valid):
             yield from self._row_instances(row)

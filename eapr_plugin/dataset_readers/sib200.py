@@ -25,12 +25,14 @@ class Sib200Reader(EaprReader):
     Single-sentence topic classification (7 topics) in the SIB-200 layout: one folder per language
     (`eng_Latn/`, `deu_Latn/`, ...) holding `train.tsv`, `dev.tsv`, `test.tsv` with the header
     `index_id \\t category \\t text`. The language is the folder name; the example id is the
-    `index_id` (the same id across languages is the same sentence translated). See `EaprReader`
-    for the shared options.
+    `index_id` (the same id across languages is the same sentence translated). Hugging Face
+    `datasets` paths work too (`hf:Davlan/sib200:deu_Latn:test`). See `EaprReader` for the shared
+    options.
 
     Registered as a `DatasetReader` with name "sib200".
     """
 
+    hf_columns = ("text", None, "category", "index_id")
     default_labels = SIB200_LABELS
 
     def _read_rows(self, file_path: str) -> Iterator[Row]:

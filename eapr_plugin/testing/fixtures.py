@@ -55,3 +55,40 @@ def write_synonym_table(path: str) -> str:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(SYNONYMS, ensure_ascii=False), encoding="utf-8")
     return str(path)
+
+
+TOPICS = ("science/technology", "travel", "politics", "sports", "health", "entertainment", "geography")
+SIB_LANGUAGES = {"en": "eng_Latn", "de": "deu_Latn", "fr": "fra_Latn", "zh": "zho_Hans"}
+
+
+def write_topic_task(directory: str, split: str = "test") -> Dict[str, str]:
+    """Write SIB-200-layout `{lang_Script}/{split}.tsv` files; returns `{folder_name: path}`."""
+    paths = {}
+    by_language = corpus_by_language()
+    for short, folder_name in SIB_LANGUAGES.items():
+        folder = Path(directory) / folder_name
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{split}.tsv"
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("index_id\tcategory\ttext\n")
+            for index, sentence in enumerate(by_language[short]):
+                handle.write(f"{index}\t{TOPICS[index % len(TOPICS)]}\t{sentence}\n")
+        paths[folder_name] = str(path)
+    return paths
+
+
+def tiny_ext_vars(encoder_dir: str, train: str, dev: str, synonyms: str, **extra: str) -> Dict[str, str]:
+    """`EAPR_*` extVars for a tiny CPU run of the real `training_configs/` (read from the environment)."""
+    return {
+        "EAPR_ENCODER": encoder_dir,
+        "EAPR_TRAIN_DATA": train,
+        "EAPR_DEV_DATA": dev,
+        "EAPR_SYNONYMS": synonyms,
+        "EAPR_NUM_GPUS": "0",
+        "EAPR_MAX_LENGTH": "32",
+        "EAPR_NUM_PERTURBATIONS": "2",
+        "EAPR_BATCH_SIZE": "4",
+        "EAPR_GRAD_ACCUM": "2",
+        "EAPR_LR": "1e-3",
+        **extra,
+    }

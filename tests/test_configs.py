@@ -1,0 +1,116 @@
+"""
+Every config in training_configs/ loads with fixtures substituted and builds its trainer, so a
+config can never rot; the defaults are the paper's setup.
+"""
+import re
+from pathlib import Path
+
+import pytest
+from allennlp.commands.train import TrainModel
+from allennlp.common import Params
+from allennlp.common.util import prepare_environment
+
+from eapr_plugin.config_env import EXT_VARS
+from eapr_plugin.testing.fixtures import tiny_ext_vars
+
+CONFIGS = Path(__file__).resolve().parents[1] / "training_configs"
+CONFIG_FILES = sorted(p.name for p in CONFIGS.glob("*.jsonnet"))
+TASK_OF = {"xnli": "xnli", "pawsx": "pawsx", "experiment": "xnli"}
+
+
+def test_every_ext_var_used_is_registered():
+    used = set()
+    for path in CONFIGS.glob("*sonnet"):
+        used |= set(re.findall(r'"(EAPR_[A-Z_]+)"', path.read_text()))
+    assert used and used <= set(EXT_VARS), used - set(EXT_VARS)
+
+
+def test_defaults_are_the_papers_setup(monkeypatch):
+    for name in EXT_VARS:
+        monkeypatch.setenv(name, "")
+    config = Params.from_file(str(CONFIGS / "xnli_eapr.jsonnet")).as_dict()
+    trainer = config["trainer"]
+    assert config["model"]["loss_terms"] == [
+        {"type": "robust_targets", "weight": 1.0},
+        {"type": "embedding_push", "weight": 0.1},
+        {"type": "attention_pull", "weight": 1.0, "layer": 5, "mode": "exact", "max_length": 128},
+    ]
+    assert config["model"]["text_field_embedder"]["token_embedders"]["tokens"]["model_name"] == "bert-base-multilingual-cased"
+    assert trainer["optimizer"] == {"type": "adamw", "lr": 2e-5, "eps": 1e-8, "weight_decay": 0.0}
+    assert trainer["learning_rate_scheduler"] == {"type": "linear_with_warmup", "warmup_steps": 0}
+    assert (trainer["grad_norm"], trainer["num_gradient_accumulation_steps"], trainer["num_epochs"]) == (1.0, 4, 1)
+    assert config["data_loader"]["batch_size"] == 8
+    assert trainer["validation_metric"] == "+accuracy"
+    assert config["train_data_path"] == "hf:facebook/xnli:en:train"
+    assert config["validation_data_path"] == "hf:facebook/xnli:en:validation"  # English dev only
+    assert config["dataset_reader"]["num_perturbations"] == 3
+    assert config["dataset_reader"]["tokenizer"]["max_length"] == 128
+    assert config["random_seed"] == config["numpy_seed"] == config["pytorch_seed"] == 7
+    assert "perturber" not in config["validation_dataset_reader"]
+    pawsx = Params.from_file(str(CONFIGS / "pawsx_baseline.jsonnet")).as_dict()
+    assert pawsx["model"]["loss_terms"] == [] and "perturber" not in pawsx["dataset_reader"]
+    assert pawsx["trainer"]["num_epochs"] == 30
+
+
+def test_ext_vars_switch_encoder_and_distributed(monkeypatch):
+    for name in EXT_VARS:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("EAPR_ENCODER", "xlm-roberta-base")
+    monkeypatch.setenv("EAPR_NUM_GPUS", "2")
+    monkeypatch.setenv("EAPR_FIND_UNUSED", "true")
+    monkeypatch.setenv("EAPR_AMP", "true")
+    config = Params.from_file(str(CONFIGS / "xnli_rsda.jsonnet")).as_dict()
+    assert config["dataset_reader"]["tokenizer"]["model_name"] == "xlm-roberta-base"
+    assert config["distributed"] == {
+        "cuda_devices": [0, 1], "ddp_accelerator": {"type": "torch", "find_unused_parameters": True}
+    }
+    assert "cuda_device" not in config["trainer"] and config["trainer"]["use_amp"] is True
+    monkeypatch.setenv("EAPR_NUM_GPUS", "0")
+    monkeypatch.setenv("EAPR_CPU_WORKERS", "2")
+    config = Params.from_file(str(CONFIGS / "xnli_rsda.jsonnet")).as_dict()
+    assert config["distributed"]["cuda_devices"] == [-1, -1]
+
+
+def _task_files(task, nli_files, paws_files, topic_files):
+    if task == "sib200":
+        return topic_files["eng_Latn"], topic_files["eng_Latn"]
+    files = paws_files if task == "pawsx" else nli_files
+    return files["en"], files["de"]
+
+
+@pytest.mark.parametrize("name", CONFIG_FILES)
+def test_config_builds_its_trainer(name, monkeypatch, tmp_path, tiny_encoders, nli_files, paws_files,
+                                   topic_files, synonym_table):
+    task = TASK_OF[name.split("_")[0].replace(".jsonnet", "")]
+    train, dev = _task_files(task, nli_files, paws_files, topic_files)
+    for key, value in tiny_ext_vars(tiny_encoders["tiny-xlmr"], train, dev, synonym_table).items():
+        monkeypatch.setenv(key, value)
+    params = Params.from_file(str(CONFIGS / name))
+    method_terms = params.as_dict()["model"]["loss_terms"]
+    prepare_environment(params)  # pops the seeds, as `allennlp train` does
+    train_model = TrainModel.from_params(params=params, serialization_dir=str(tmp_path / "run"), local_rank=0)
+    model = train_model.model
+    assert [term.name for term in model._loss_terms] == [term["type"] for term in method_terms]
+    assert train_model.trainer._num_gradient_accumulation_steps == 2
+
+
+@pytest.mark.parametrize("task", ["xnli", "pawsx", "sib200"])
+@pytest.mark.parametrize("method", ["eapr", "baseline", "rsda", "eapr_no_push", "eapr_no_pull", "eapr_no_rt"])
+def test_experiment_config_every_task_and_method(task, method, monkeypatch, tiny_encoders, nli_files,
+                                                 paws_files, topic_files, synonym_table):
+    train, dev = _task_files(task, nli_files, paws_files, topic_files)
+    for key, value in tiny_ext_vars(tiny_encoders["tiny-bert"], train, dev, synonym_table,
+                                    EAPR_TASK=task, EAPR_METHOD=method).items():
+        monkeypatch.setenv(key, value)
+    config = Params.from_file(str(CONFIGS / "experiment.jsonnet")).as_dict()
+    assert config["dataset_reader"]["type"] == task
+    weights = {term["type"]: term["weight"] for term in config["model"]["loss_terms"]}
+    expected = {
+        "eapr": {"robust_targets": 1.0, "embedding_push": 0.1, "attention_pull": 1.0},
+        "baseline": {}, "rsda": {},
+        "eapr_no_push": {"robust_targets": 1.0, "embedding_push": 0.0, "attention_pull": 1.0},
+        "eapr_no_pull": {"robust_targets": 1.0, "embedding_push": 0.1, "attention_pull": 0.0},
+        "eapr_no_rt": {"robust_targets": 0.0, "embedding_push": 0.1, "attention_pull": 1.0},
+    }[method]
+    assert weights == expected
+    assert ("perturber" in config["dataset_reader"]) == (method != "baseline")

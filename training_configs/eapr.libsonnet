@@ -1,0 +1,163 @@
+// Shared recipe of eapr_plugin. Each training_configs/*.jsonnet picks a task and a method:
+//   (import "eapr.libsonnet").config(task="xnli", method="eapr")
+//
+// Every setting below can be changed with an environment variable (AllenNLP passes the
+// environment to jsonnet as extVars). An empty or unset variable means "the paper's default"
+// (eapr_plugin registers every EAPR_* name with an empty value when it is imported, so unset
+// variables are allowed). Defaults = the authors' setup (../shared/docs/method.md):
+//
+//   EAPR_ENCODER            bert-base-multilingual-cased   (or xlm-roberta-base, or a local folder)
+//   EAPR_TRAIN_DATA         task default (HF English train split)
+//   EAPR_DEV_DATA           task default (HF English validation split: English-dev selection)
+//   EAPR_TRAIN_START/_END   row range of the training data (empty: all rows)
+//   EAPR_DEV_START/_END     row range of the dev data (empty: all rows)
+//   EAPR_SYNONYMS           the counter-fitted synonym table (path or URL)
+//   EAPR_NUM_PERTURBATIONS  3 (copies per English example)
+//   EAPR_ALPHA              0.1  (Embedding-Push weight)
+//   EAPR_BETA               1.0  (Attention-Pull weight)
+//   EAPR_LAYER              5    (Attention-Pull layer, 0-based)
+//   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
+//   EAPR_MAX_LENGTH         128
+//   EAPR_LR                 2e-5
+//   EAPR_BATCH_SIZE         8    (pairs per step)
+//   EAPR_GRAD_ACCUM         4    (steps per update: 32 pairs per update)
+//   EAPR_EPOCHS             task default (1 for XNLI, 30 for PAWS-X as the release's scripts)
+//   EAPR_SEED               7
+//   EAPR_AMP                false (mixed precision, GPU only)
+//   EAPR_NUM_GPUS           1    (0: CPU; >1: AllenNLP distributed training, one worker per GPU)
+//   EAPR_CPU_WORKERS        0    (with EAPR_NUM_GPUS=0: >1 runs that many gloo CPU workers)
+//   EAPR_FIND_UNUSED        false (DDP find_unused_parameters)
+
+local ext(name, default) =
+  local value = std.extVar(name);
+  if value == "" then default else value;
+local num(name, default) = std.parseJson(ext(name, std.toString(default)));
+local optional_num(name) =
+  local value = std.extVar(name);
+  if value == "" then null else std.parseJson(value);
+
+local default_synonyms =
+  "https://raw.githubusercontent.com/uclanlp/Robust-XLT/main/data/counterfitted_neighbors.json";
+
+local tasks = {
+  xnli: {
+    reader: "xnli",
+    train: "hf:facebook/xnli:en:train",  // MultiNLI, 392,702 English pairs
+    dev: "hf:facebook/xnli:en:validation",
+    epochs: 1,
+  },
+  pawsx: {
+    reader: "pawsx",
+    train: "hf:google-research-datasets/paws-x:en:train",
+    dev: "hf:google-research-datasets/paws-x:en:validation",
+    epochs: 30,
+  },
+  sib200: {
+    reader: "sib200",
+    train: "hf:Davlan/sib200:eng_Latn:train",
+    dev: "hf:Davlan/sib200:eng_Latn:validation",
+    epochs: 3,
+  },
+};
+
+local alpha = num("EAPR_ALPHA", 0.1);
+local beta = num("EAPR_BETA", 1.0);
+local max_length = num("EAPR_MAX_LENGTH", 128);
+local pull(weight) = {
+  type: "attention_pull",
+  weight: weight,
+  layer: num("EAPR_LAYER", 5),
+  mode: ext("EAPR_AP_MODE", "exact"),
+  max_length: max_length,
+};
+
+// method -> (perturbed training pairs?, loss terms)
+local methods = {
+  baseline: { perturb: false, terms: [] },  // plain fine-tuning on the English data
+  rsda: { perturb: true, terms: [] },  // RS-DA: fine-tuning on the perturbed copies only
+  eapr: {
+    perturb: true,
+    terms: [
+      { type: "robust_targets", weight: 1.0 },
+      { type: "embedding_push", weight: alpha },
+      pull(beta),
+    ],
+  },
+  // ablations keep the dropped term at weight 0, so its value is still logged
+  eapr_no_push: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }, { type: "embedding_push", weight: 0.0 }, pull(beta)] },
+  eapr_no_pull: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }, { type: "embedding_push", weight: alpha }, pull(0.0)] },
+  eapr_no_rt: { perturb: true, terms: [{ type: "robust_targets", weight: 0.0 }, { type: "embedding_push", weight: alpha }, pull(beta)] },
+};
+
+{
+  tasks:: tasks,
+  methods:: methods,
+
+  config(task, method)::
+    assert std.objectHas(tasks, task) : "unknown task " + task + "; one of " + std.join(", ", std.objectFields(tasks));
+    assert std.objectHas(methods, method) : "unknown method " + method + "; one of " + std.join(", ", std.objectFields(methods));
+    local t = tasks[task];
+    local m = methods[method];
+    local encoder = ext("EAPR_ENCODER", "bert-base-multilingual-cased");
+    local seed = num("EAPR_SEED", 7);
+    local num_gpus = num("EAPR_NUM_GPUS", 1);
+    local cpu_workers = num("EAPR_CPU_WORKERS", 0);
+    local tokenizer = { type: "pretrained_transformer", model_name: encoder, max_length: max_length };
+    local indexers = { tokens: { type: "pretrained_transformer", model_name: encoder, namespace: "tags" } };
+    local distributed_devices =
+      if num_gpus > 1 then std.range(0, num_gpus - 1)
+      else if num_gpus == 0 && cpu_workers > 1 then std.makeArray(cpu_workers, function(i) -1)
+      else null;
+    {
+      dataset_reader: {
+        type: t.reader,
+        tokenizer: tokenizer,
+        token_indexers: indexers,
+        [if m.perturb then "perturber"]: { type: "synonym", table: ext("EAPR_SYNONYMS", default_synonyms) },
+        num_perturbations: if m.perturb then num("EAPR_NUM_PERTURBATIONS", 3) else 0,
+        seed: seed,
+        start: optional_num("EAPR_TRAIN_START"),
+        end: optional_num("EAPR_TRAIN_END"),
+      },
+      validation_dataset_reader: {
+        type: t.reader,
+        tokenizer: tokenizer,
+        token_indexers: indexers,
+        start: optional_num("EAPR_DEV_START"),
+        end: optional_num("EAPR_DEV_END"),
+      },
+      train_data_path: ext("EAPR_TRAIN_DATA", t.train),
+      validation_data_path: ext("EAPR_DEV_DATA", t.dev),
+      model: {
+        type: "eapr_classifier",
+        text_field_embedder: {
+          token_embedders: { tokens: { type: "pretrained_transformer", model_name: encoder } },
+        },
+        loss_terms: m.terms,
+      },
+      data_loader: { batch_size: num("EAPR_BATCH_SIZE", 8), shuffle: true },
+      validation_data_loader: { batch_size: 64, shuffle: false },
+      trainer: {
+        num_epochs: num("EAPR_EPOCHS", t.epochs),
+        validation_metric: "+accuracy",  // model selection on English dev only
+        num_gradient_accumulation_steps: num("EAPR_GRAD_ACCUM", 4),
+        grad_norm: 1.0,
+        optimizer: {  // torch AdamW = the release's transformers AdamW with bias correction
+          type: "adamw",
+          lr: num("EAPR_LR", 2e-5),
+          eps: 1e-8,
+          weight_decay: 0.0,
+        },
+        learning_rate_scheduler: { type: "linear_with_warmup", warmup_steps: 0 },
+        use_amp: num("EAPR_AMP", false),
+        [if distributed_devices == null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
+      },
+      [if distributed_devices != null then "distributed"]: {
+        cuda_devices: distributed_devices,
+        ddp_accelerator: { type: "torch", find_unused_parameters: num("EAPR_FIND_UNUSED", false) },
+      },
+      random_seed: seed,
+      numpy_seed: seed,
+      pytorch_seed: seed,
+    },
+}

@@ -1,0 +1,2 @@
+// PAWSX eapr: see eapr.libsonnet for every EAPR_* setting and its default.
+(import "eapr.libsonnet").config(task="pawsx", method="eapr")

@@ -1,0 +1,2 @@
+// XNLI baseline: see eapr.libsonnet for every EAPR_* setting and its default.
+(import "eapr.libsonnet").config(task="xnli", method="baseline")

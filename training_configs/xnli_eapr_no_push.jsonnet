@@ -1,0 +1,2 @@
+// XNLI eapr_no_push: see eapr.libsonnet for every EAPR_* setting and its default.
+(import "eapr.libsonnet").config(task="xnli", method="eapr_no_push")
