@@ -38,8 +38,8 @@ test-slow: fixtures
 test-all: fixtures
 	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
-demo: fixtures
-	$(BIN)/python scripts/tiny_demo.py
+demo: venv
+	HF_HUB_OFFLINE=1 $(BIN)/python scripts/demo.py
 
 clean:
 	rm -rf $(VENV) $(FIXTURES) .pytest_cache

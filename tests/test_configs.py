@@ -72,7 +72,7 @@ def test_ext_vars_switch_encoder_and_distributed(monkeypatch):
 
 
 def _task_files(task, nli_files, paws_files, topic_files):
-    if task == "sib200":
+    if task in ("sib200", "chatterbot"):
         return topic_files["eng_Latn"], topic_files["eng_Latn"]
     files = paws_files if task == "pawsx" else nli_files
     return files["en"], files["de"]
@@ -94,7 +94,7 @@ def test_config_builds_its_trainer(name, monkeypatch, tmp_path, tiny_encoders, n
     assert train_model.trainer._num_gradient_accumulation_steps == 2
 
 
-@pytest.mark.parametrize("task", ["xnli", "pawsx", "sib200"])
+@pytest.mark.parametrize("task", ["xnli", "pawsx", "sib200", "chatterbot"])
 @pytest.mark.parametrize("method", ["eapr", "baseline", "rsda", "eapr_no_push", "eapr_no_pull", "eapr_no_rt"])
 def test_experiment_config_every_task_and_method(task, method, monkeypatch, tiny_encoders, nli_files,
                                                  paws_files, topic_files, synonym_table):
@@ -103,7 +103,7 @@ def test_experiment_config_every_task_and_method(task, method, monkeypatch, tiny
                                     EAPR_TASK=task, EAPR_METHOD=method).items():
         monkeypatch.setenv(key, value)
     config = Params.from_file(str(CONFIGS / "experiment.jsonnet")).as_dict()
-    assert config["dataset_reader"]["type"] == task
+    assert config["dataset_reader"]["type"] == ("sib200" if task == "chatterbot" else task)
     weights = {term["type"]: term["weight"] for term in config["model"]["loss_terms"]}
     expected = {
         "eapr": {"robust_targets": 1.0, "embedding_push": 0.1, "attention_pull": 1.0},

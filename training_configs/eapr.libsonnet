@@ -58,6 +58,15 @@ local tasks = {
     dev: "hf:Davlan/sib200:eng_Latn:validation",
     epochs: 3,
   },
+  // `make demo`: chatterbot-corpus topics in the SIB-200 layout (eapr_plugin/demo_task.py)
+  chatterbot: {
+    reader: "sib200",
+    labels: ["ai", "emotion", "food", "history", "literature", "money", "movies", "politics",
+             "psychology", "science", "sports"],
+    train: "runs/demo/data/en/train.tsv",
+    dev: "runs/demo/data/en/dev.tsv",
+    epochs: 3,
+  },
 };
 
 local alpha = num("EAPR_ALPHA", 0.1);
@@ -113,6 +122,7 @@ local methods = {
         type: t.reader,
         tokenizer: tokenizer,
         token_indexers: indexers,
+        [if std.objectHas(t, "labels") then "labels"]: t.labels,
         [if m.perturb then "perturber"]: { type: "synonym", table: ext("EAPR_SYNONYMS", default_synonyms) },
         num_perturbations: if m.perturb then num("EAPR_NUM_PERTURBATIONS", 3) else 0,
         seed: seed,
@@ -123,6 +133,7 @@ local methods = {
         type: t.reader,
         tokenizer: tokenizer,
         token_indexers: indexers,
+        [if std.objectHas(t, "labels") then "labels"]: t.labels,
         start: optional_num("EAPR_DEV_START"),
         end: optional_num("EAPR_DEV_END"),
       },

@@ -114,39 +114,47 @@ def summarize(accuracies: Dict[str, float], english: Sequence[str] = ENGLISH) ->
 
 
 def _percent(value: Optional[float]) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
+    return "-" if value is None else f"{100 * value:.1f}"
 
 
-def markdown_table(accuracies: Dict[str, float], summary: Dict[str, Any], title: str) -> str:
-    languages = list(accuracies)
+def markdown_table(rows: Dict[str, Dict[str, float]], english: Sequence[str] = ENGLISH) -> str:
+    """One row per model: accuracy (%) per language, then the two macro averages."""
+    languages: List[str] = []
+    for accuracies in rows.values():
+        languages.extend(l for l in accuracies if l not in languages)
     header = ["model"] + languages + ["avg (non-en)", "avg (all)"]
-    row = [title] + [_percent(accuracies[l]) for l in languages]
-    row += [_percent(summary["average_non_english"]), _percent(summary["average_all"])]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-        "| " + " | ".join(row) + " |",
-    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for name, accuracies in rows.items():
+        summary = summarize(accuracies, english)
+        cells = [name] + [_percent(accuracies.get(l)) for l in languages]
+        cells += [_percent(summary["average_non_english"]), _percent(summary["average_all"])]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def bar_chart(accuracies: Dict[str, float], summary: Dict[str, Any], path: str, title: str) -> None:
+def bar_chart(rows: Dict[str, Dict[str, float]], path: str, title: str) -> None:
+    """Grouped bars: accuracy per language, one bar per model."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy
 
-    languages = list(accuracies)
-    values = [100 * accuracies[l] for l in languages]
-    figure, axis = plt.subplots(figsize=(max(4.0, 0.6 * len(languages) + 1.5), 3.2))
-    axis.bar(languages, values, color="#4477aa")
-    if summary["average_non_english"] is not None:
-        axis.axhline(100 * summary["average_non_english"], color="#cc6677", linestyle="--",
-                     label=f"avg non-en {100 * summary['average_non_english']:.1f}")
-        axis.legend(loc="lower right", fontsize=8)
+    languages: List[str] = []
+    for accuracies in rows.values():
+        languages.extend(l for l in accuracies if l not in languages)
+    width = 0.8 / max(len(rows), 1)
+    positions = numpy.arange(len(languages))
+    figure, axis = plt.subplots(figsize=(max(4.0, 0.7 * len(languages) * max(len(rows), 1) ** 0.5 + 1.5), 3.4))
+    for index, (name, accuracies) in enumerate(rows.items()):
+        values = [100 * accuracies.get(l, float("nan")) for l in languages]
+        axis.bar(positions + index * width - 0.4 + width / 2, values, width, label=name)
+    axis.set_xticks(positions)
+    axis.set_xticklabels(languages)
     axis.set_ylabel("accuracy (%)")
     axis.set_ylim(0, 100)
     axis.set_title(title, fontsize=9)
+    axis.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -194,9 +202,9 @@ def evaluate_languages(
     with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
     with open(os.path.join(output_dir, "results.md"), "w", encoding="utf-8") as handle:
-        handle.write(markdown_table(accuracies, summary, title))
-    bar_chart(accuracies, summary, os.path.join(output_dir, "accuracy.png"), title)
-    print(markdown_table(accuracies, summary, title))
+        handle.write(markdown_table({title: accuracies}, english))
+    bar_chart({title: accuracies}, os.path.join(output_dir, "accuracy.png"), title)
+    print(markdown_table({title: accuracies}, english))
     return report
 
 

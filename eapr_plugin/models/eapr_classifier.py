@@ -266,8 +266,9 @@ class EaprClassifier(Model):
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         metrics = {"accuracy": self._accuracy.get_metric(reset)}
         for key, average in self._term_averages.items():
-            # Same keys on every distributed worker (each get_metric is an all-reduce): all terms
-            # in training; in evaluation only where pairs were seen (plain eval data has none).
-            if self.training or average._count > 0:
+            # Only terms computed since the last reset (plain data has no pairs). Every distributed
+            # worker reads the same kind of data, so all of them report the same keys (each
+            # get_metric is an all-reduce).
+            if average._count > 0:
                 metrics[key] = float(average.get_metric(reset))
         return metrics
