@@ -12,4 +12,5 @@ from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, RobustTar
 from eapr_plugin.dataset_readers import EaprReader, PawsxReader, Sib200Reader, XnliReader
 from eapr_plugin.models import EaprClassifier
 from eapr_plugin.predictors import EaprClassifierPredictor
+from eapr_plugin.training import BatchSeeds
 import eapr_plugin.commands  # noqa: F401  (registers subcommands)

@@ -13,6 +13,7 @@ EXT_VARS = (
     "EAPR_TASK",
     "EAPR_METHOD",
     "EAPR_ENCODER",
+    "EAPR_HEAD",
     "EAPR_TRAIN_DATA",
     "EAPR_DEV_DATA",
     "EAPR_TRAIN_START",

@@ -7,6 +7,7 @@
 // variables are allowed). Defaults = the authors' setup (../shared/docs/method.md):
 //
 //   EAPR_ENCODER            bert-base-multilingual-cased   (or xlm-roberta-base, or a local folder)
+//   EAPR_HEAD               by encoder type (bert_pooler for BERT, roberta for XLM-R; or mean_pool)
 //   EAPR_TRAIN_DATA         task default (HF English train split)
 //   EAPR_DEV_DATA           task default (HF English validation split: English-dev selection)
 //   EAPR_TRAIN_START/_END   row range of the training data (empty: all rows)
@@ -111,7 +112,7 @@ local methods = {
     local seed = num("EAPR_SEED", 7);
     local num_gpus = num("EAPR_NUM_GPUS", 1);
     local cpu_workers = num("EAPR_CPU_WORKERS", 0);
-    local tokenizer = { type: "pretrained_transformer", model_name: encoder, max_length: max_length };
+    local tokenizer = { type: "eapr_pretrained_transformer", model_name: encoder, max_length: max_length };
     local indexers = { tokens: { type: "pretrained_transformer", model_name: encoder, namespace: "tags" } };
     local distributed_devices =
       if num_gpus > 1 then std.range(0, num_gpus - 1)
@@ -145,6 +146,7 @@ local methods = {
           token_embedders: { tokens: { type: "pretrained_transformer", model_name: encoder } },
         },
         loss_terms: m.terms,
+        [if ext("EAPR_HEAD", "") != "" then "head"]: ext("EAPR_HEAD", ""),
       },
       data_loader: { batch_size: num("EAPR_BATCH_SIZE", 8), shuffle: true },
       validation_data_loader: { batch_size: 64, shuffle: false },
@@ -161,6 +163,8 @@ local methods = {
         },
         learning_rate_scheduler: { type: "linear_with_warmup", warmup_steps: 0 },
         use_amp: num("EAPR_AMP", false),
+        // dropout seeded per batch position: `--recover` after a kill continues bit for bit
+        callbacks: [{ type: "eapr_batch_seeds", seed: seed }],
         [if distributed_devices == null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
       },
       [if distributed_devices != null then "distributed"]: {

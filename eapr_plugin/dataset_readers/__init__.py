@@ -1,3 +1,4 @@
+from eapr_plugin.dataset_readers.checked_tokenizer import CheckedPretrainedTransformerTokenizer
 from eapr_plugin.dataset_readers.eapr_reader import EaprReader, InvalidRowError, Row
 from eapr_plugin.dataset_readers.xnli import XnliReader
 from eapr_plugin.dataset_readers.pawsx import PawsxReader

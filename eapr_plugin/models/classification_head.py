@@ -16,7 +16,7 @@ HEAD_BY_MODEL_TYPE = {
     "xlm-roberta-xl": "roberta",
     "camembert": "roberta",
 }
-HEAD_KINDS = ("bert_pooler", "roberta")
+HEAD_KINDS = ("bert_pooler", "roberta", "mean_pool")
 
 
 class ClassificationHead(torch.nn.Module):
@@ -39,7 +39,7 @@ class ClassificationHead(torch.nn.Module):
         The HF encoder (its config and, for `"bert_pooler"`, its pooler are used).
     num_labels : `int`
     kind : `str`, optional
-        `"bert_pooler"` or `"roberta"`; chosen from `config.model_type` when None.
+        `"bert_pooler"`, `"roberta"` or `"mean_pool"`; chosen from `config.model_type` when None.
     sequence_dropout : `bool`, optional (default = `True`)
         Only for `"roberta"`: the release's extra dropout on the sequence output.
     """
@@ -78,6 +78,11 @@ class ClassificationHead(torch.nn.Module):
             self.__dict__["_pooler"] = transformer.pooler
             self.dropout = torch.nn.Dropout(probability)
             self.classifier = torch.nn.Linear(config.hidden_size, num_labels)
+        elif kind == "mean_pool":
+            if getattr(transformer, "pooler", None) is not None:
+                transformer.pooler = None
+            self.dropout = torch.nn.Dropout(probability)
+            self.classifier = torch.nn.Linear(config.hidden_size, num_labels)
         else:
             if getattr(transformer, "pooler", None) is not None:
                 transformer.pooler = None
@@ -91,7 +96,11 @@ class ClassificationHead(torch.nn.Module):
                 module.weight.data.normal_(mean=0.0, std=config.initializer_range)
                 module.bias.data.zero_()
 
-    def forward(self, sequence_output: torch.Tensor) -> torch.Tensor:
+    def forward(self, sequence_output: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         if self.kind == "bert_pooler":
             return self.classifier(self.dropout(self._pooler(sequence_output)))
+        if self.kind == "mean_pool":
+            weights = mask.to(sequence_output.dtype).unsqueeze(-1)
+            pooled = (sequence_output * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return self.classifier(self.dropout(pooled))
         return self.roberta_head(self.sequence_dropout(sequence_output))

@@ -17,6 +17,7 @@ from allennlp.training.metrics import Average, CategoricalAccuracy
 from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput
 from eapr_plugin.models.activation_capture import capture_activations
 from eapr_plugin.models.classification_head import ClassificationHead
+from eapr_plugin.models.language_accuracy import LanguageAccuracy
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ class EaprClassifier(Model):
     the perturbed stream), `loss` when a label is given, and, whenever both streams and the label
     are given (train or eval mode), `task_loss` (CE on the perturbed stream) and each configured
     term's **unweighted** value as a 0-dim tensor under `f"{name}_loss"`. Every one of these is
-    also reported as a running-average metric, next to `accuracy` (on the stream of `logits`).
+    also reported as a running-average metric, next to `accuracy` (on the stream of `logits`) and
+    `accuracy_{lang}` per language tag of the instances' metadata (reduced across distributed
+    workers even when they see different languages).
 
     Registered as a `Model` with name "eapr_classifier".
 
@@ -55,8 +58,8 @@ class EaprClassifier(Model):
         {"type": "embedding_push", "weight": 0.1}, {"type": "attention_pull", "weight": 1.0,
         "layer": 5}]`. Names must be unique.
     head : `str`, optional (default = `None`)
-        `"bert_pooler"` or `"roberta"`; chosen from the encoder type when None (see
-        `ClassificationHead`).
+        `"bert_pooler"`, `"roberta"` or `"mean_pool"`; chosen from the encoder type when None
+        (BERT → bert_pooler, XLM-R/RoBERTa → roberta; see `ClassificationHead`).
     sequence_dropout : `bool`, optional (default = `True`)
         The release's extra dropout on the sequence output before the `"roberta"` head.
     attention_capture : `str`, optional (default = `"one_layer"`)
@@ -120,6 +123,7 @@ class EaprClassifier(Model):
         self._pad_token_id = config.pad_token_id if config.pad_token_id is not None else 0
 
         self._accuracy = CategoricalAccuracy()
+        self._language_accuracy = LanguageAccuracy()
         self._term_averages: Dict[str, Average] = {}
         for name in ["task"] + names:
             self._term_averages[f"{name}_loss"] = Average()
@@ -176,7 +180,7 @@ class EaprClassifier(Model):
         ) as captured:
             sequence_output = self._text_field_embedder(tokens)
         return StreamOutput(
-            logits=self._head(sequence_output),
+            logits=self._head(sequence_output, mask),
             embeddings=captured.embeddings,
             mask=mask,
             attention=captured.attention,
@@ -229,17 +233,21 @@ class EaprClassifier(Model):
                     value = term.from_streams(original, perturbed, label)
                     values[f"{term.name}_loss"] = value
                     loss = loss + term.weight * value
-            self._check_finite(values)
+            self._check_finite(values, loss)
             output.update(values)
             for key, value in values.items():
                 self._term_averages[key](value.detach().item())
         output["loss"] = loss
         self._accuracy(shown.logits, label)
+        if metadata is not None:
+            self._language_accuracy(shown.logits.detach(), label, [m.get("language") for m in metadata])
         if self.training:
             self._batches_seen += 1
         return output
 
-    def _check_finite(self, values: Dict[str, torch.Tensor]) -> None:
+    def _check_finite(self, values: Dict[str, torch.Tensor], total: torch.Tensor) -> None:
+        """Stop on a NaN/Inf term (named, with the batch) or on a total that overflowed."""
+        weights = {f"{term.name}_loss": term.weight for term in self._loss_terms}
         for key, value in values.items():
             if not torch.isfinite(value).all():
                 hint = (
@@ -252,6 +260,14 @@ class EaprClassifier(Model):
                     f"EAPR loss term '{key}' is {value.item()} at training batch "
                     f"{self._batches_seen} (counted in this process): {hint}"
                 )
+        if not torch.isfinite(total).all():
+            parts = ", ".join(
+                f"{key} {value.item():.4g} × weight {weights.get(key, 1.0):.4g}" for key, value in values.items()
+            )
+            raise FloatingPointError(
+                f"EAPR total loss is {total.item()} at training batch {self._batches_seen} although "
+                f"every term is finite ({parts}): a weight is too large; lower it"
+            )
 
     def make_output_human_readable(
         self, output_dict: Dict[str, torch.Tensor]
@@ -265,6 +281,7 @@ class EaprClassifier(Model):
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         metrics = {"accuracy": self._accuracy.get_metric(reset)}
+        metrics.update(self._language_accuracy.get_metric(reset))
         for key, average in self._term_averages.items():
             # Only terms computed since the last reset (plain data has no pairs). Every distributed
             # worker reads the same kind of data, so all of them report the same keys (each

@@ -83,7 +83,7 @@ def independent_stream(model, field, length):
     return out, padded["mask"]
 
 
-def independent_logits(model, out):
+def independent_logits(model, out, mask=None):
     head = model._head
     if head.kind == "bert_pooler":
         pooled = torch.tanh(
@@ -91,14 +91,18 @@ def independent_logits(model, out):
             + model._transformer.pooler.dense.bias
         )
         return pooled @ head.classifier.weight.T + head.classifier.bias
+    if head.kind == "mean_pool":
+        m = mask.float().unsqueeze(-1)
+        pooled = (out.last_hidden_state * m).sum(1) / m.sum(1)
+        return pooled @ head.classifier.weight.T + head.classifier.bias
     first = out.last_hidden_state[:, 0]
     dense = torch.tanh(first @ head.roberta_head.dense.weight.T + head.roberta_head.dense.bias)
     return dense @ head.roberta_head.out_proj.weight.T + head.roberta_head.out_proj.bias
 
 
-@pytest.mark.parametrize("encoder", ENCODERS)
-def test_every_term_matches_an_independent_computation(encoder, tiny_encoders, synonym_table, nli_files):
-    model = build(tiny_encoders[encoder]).eval()  # eval: no dropout, so the values are exact
+@pytest.mark.parametrize("encoder, head", [("tiny-bert", None), ("tiny-xlmr", None), ("tiny-bert", "mean_pool")])
+def test_every_term_matches_an_independent_computation(encoder, head, tiny_encoders, synonym_table, nli_files):
+    model = build(tiny_encoders[encoder], **({"head": head} if head else {})).eval()  # eval: no dropout, so the values are exact
     instances = batch_for(tiny_encoders[encoder], synonym_table, nli_files)
     batch = tensors(model, instances)
     # the fixture perturbs at least one example, so the two streams differ
@@ -117,8 +121,8 @@ def test_every_term_matches_an_independent_computation(encoder, tiny_encoders, s
             return (embeddings * m).sum(1) / m.sum(1)
 
         expected = {
-            "task_loss": ce(independent_logits(model, perturbed)),
-            "robust_targets_loss": ce(independent_logits(model, original)),
+            "task_loss": ce(independent_logits(model, perturbed, perturbed_mask)),
+            "robust_targets_loss": ce(independent_logits(model, original, original_mask)),
             "embedding_push_loss": -((mean(original.hidden_states[0], original_mask)
                                       - mean(perturbed.hidden_states[0], perturbed_mask)) ** 2).mean(),
             "attention_pull_loss": ((original.attentions[5] - perturbed.attentions[5]) ** 2).mean(),
@@ -228,6 +232,8 @@ def test_head_is_chosen_by_encoder_type(tiny_encoders):
     assert xlmr._head.kind == "roberta"
     assert xlmr._transformer.pooler is None  # unused pooler removed (no DDP unused parameters)
     assert build(tiny_encoders["tiny-bert"], head="roberta")._head.kind == "roberta"
+    mean = build(tiny_encoders["tiny-bert"], head="mean_pool")
+    assert mean._head.kind == "mean_pool" and mean._transformer.pooler is None
     with pytest.raises(ConfigurationError, match="unknown `head`"):
         build(tiny_encoders["tiny-bert"], head="mlp")
 

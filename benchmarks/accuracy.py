@@ -1,0 +1,150 @@
+"""
+Zero-shot accuracy of plain fine-tuning, RS-DA, EAPR and its ablations on the reduced protocols of
+`../shared/data/README.md`, several seeds, with the real `allennlp train` / `evaluate-languages`.
+
+Protocols (rows are 0-based data rows):
+  sib200  train eng_Latn/train.tsv, select on eng_Latn/dev.tsv, score {lang}/test.tsv (24 languages)
+  pawsx   train rows 0-999 of dev-en.tsv, score rows 1000-1999 of dev-{lang}.tsv (7 languages)
+  xnli    train rows 0-1244 of dev-en.tsv, score rows 1245-2489 of dev-{lang}.tsv (15 languages)
+For pawsx and xnli there is no separate English dev set: the checkpoint is selected on the English
+scored rows (the other languages are never used for selection).
+
+Writes, per protocol, a JSON with every run's per-language accuracy and the mean ± std over seeds,
+and a markdown table (rows: methods; columns: languages, non-English macro average).
+
+    python benchmarks/accuracy.py --protocol sib200 --data-dir ../shared/data --encoder DIR \
+        --synonyms ../shared/data/counterfitted_neighbors.json [--methods baseline eapr] [--seeds 1 2 3]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Dict, List
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+METHODS = ("baseline", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt")
+
+
+def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
+    data = Path(data_dir)
+    if protocol == "sib200":
+        return {"EAPR_TASK": "sib200", "EAPR_TRAIN_DATA": str(data / "sib200/eng_Latn/train.tsv"),
+                "EAPR_DEV_DATA": str(data / "sib200/eng_Latn/dev.tsv"),
+                "_inputs": str(data / "sib200/*/test.tsv")}
+    if protocol == "pawsx":
+        return {"EAPR_TASK": "pawsx", "EAPR_TRAIN_DATA": str(data / "pawsx/dev-en.tsv"), "EAPR_TRAIN_END": "1000",
+                "EAPR_DEV_DATA": str(data / "pawsx/dev-en.tsv"), "EAPR_DEV_START": "1000", "EAPR_DEV_END": "2000",
+                "_inputs": str(data / "pawsx/dev-*.tsv")}
+    if protocol == "xnli":
+        return {"EAPR_TASK": "xnli", "EAPR_TRAIN_DATA": str(data / "xnli/dev-en.tsv"), "EAPR_TRAIN_END": "1245",
+                "EAPR_DEV_DATA": str(data / "xnli/dev-en.tsv"), "EAPR_DEV_START": "1245", "EAPR_DEV_END": "2490",
+                "_inputs": str(data / "xnli/dev-*.tsv")}
+    raise SystemExit(f"unknown protocol {protocol!r}")
+
+
+def mean_std(values: List[float]) -> Dict[str, float]:
+    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values)}
+
+
+def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, float]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **{k: v for k, v in settings.items() if not k.startswith("_")},
+           "EAPR_METHOD": method, "EAPR_SEED": str(seed), "EAPR_ENCODER": args.encoder,
+           "EAPR_SYNONYMS": args.synonyms, "EAPR_NUM_GPUS": str(args.num_gpus),
+           "EAPR_MAX_LENGTH": str(args.max_length), "EAPR_BATCH_SIZE": str(args.batch_size),
+           "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr), "EAPR_EPOCHS": str(args.epochs),
+           "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations)}
+    if not (run_dir / "model.tar.gz").exists():
+        subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
+                        "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
+                       stdout=open(run_dir.with_suffix(".train.log"), "w"), stderr=subprocess.STDOUT)
+    results = run_dir / "languages" / "metrics.json"
+    if not results.exists():
+        subprocess.run([sys.executable, "-m", "allennlp", "evaluate-languages", str(run_dir / "model.tar.gz"),
+                        settings["_inputs"], "--output-dir", str(run_dir / "languages"),
+                        "--cuda-device", "0" if args.num_gpus else "-1"],
+                       cwd=REPO, env=env, check=True, stdout=open(run_dir.with_suffix(".eval.log"), "w"),
+                       stderr=subprocess.STDOUT)
+    report = json.loads(results.read_text())
+    return {language: result["accuracy"] for language, result in report["languages"].items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--protocol", required=True, choices=["sib200", "pawsx", "xnli"])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--encoder", required=True)
+    parser.add_argument("--synonyms", required=True)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--grad-accum", type=int, default=1)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--ap-mode", default="exact", choices=["exact", "masked"])
+    parser.add_argument("--num-perturbations", type=int, default=3)
+    parser.add_argument("--num-gpus", type=int, default=0)
+    parser.add_argument("--runs-dir", default=str(REPO / "runs" / "benchmarks"))
+    parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results/accuracy_{protocol}.json)")
+    args = parser.parse_args()
+    settings = protocol_settings(args.protocol, args.data_dir)
+    out = Path(args.out or REPO / "benchmarks" / "results" / f"accuracy_{args.protocol}.json")
+    runs: Dict[str, Dict[int, Dict[str, float]]] = {}
+    started = time.time()
+    for method in args.methods:
+        for seed in args.seeds:
+            run_dir = Path(args.runs_dir) / args.protocol / f"{method}_seed{seed}"
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
+            t0 = time.time()
+            runs.setdefault(method, {})[seed] = run_one(args, settings, method, seed, run_dir)
+            print(f"{method} seed {seed}: {time.time() - t0:.0f} s", flush=True)
+
+    from eapr_plugin.commands.evaluate_languages import summarize
+
+    summary = {}
+    for method, by_seed in runs.items():
+        languages = list(next(iter(by_seed.values())))
+        per_language = {l: mean_std([acc[l] for acc in by_seed.values()]) for l in languages}
+        non_english = [summarize(acc)["average_non_english"] for acc in by_seed.values()]
+        summary[method] = {"per_language": per_language, "average_non_english": mean_std(non_english)}
+    import torch
+    import platform
+
+    report = {
+        "date": date.today().isoformat(), "protocol": args.protocol,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                   + ("GPU" if torch.cuda.is_available() else "no GPU"),
+        "settings": vars(args), "wall_s": time.time() - started, "runs": runs, "summary": summary,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    table = markdown(summary)
+    out.with_suffix(".md").write_text(table)
+    print(table)
+
+
+def markdown(summary) -> str:
+    languages: List[str] = []
+    for method in summary.values():
+        languages.extend(l for l in method["per_language"] if l not in languages)
+    header = ["method"] + languages + ["avg non-en"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for name, method in summary.items():
+        cells = [name] + [f"{100 * method['per_language'][l]['mean']:.1f} ± {100 * method['per_language'][l]['std']:.1f}"
+                          if l in method["per_language"] else "-" for l in languages]
+        avg = method["average_non_english"]
+        cells.append(f"**{100 * avg['mean']:.1f} ± {100 * avg['std']:.1f}**")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

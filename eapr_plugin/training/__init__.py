@@ -1,0 +1,1 @@
+from eapr_plugin.training.batch_seeds import BatchSeeds
