@@ -55,3 +55,21 @@ def test_term_influence_benchmark(tiny_encoders, synonym_table, nli_files, tmp_p
         assert set(report[moment]) == {"task_loss", "robust_targets_loss", "embedding_push_loss", "attention_pull_loss"}
         assert all(value > 0 for value in report[moment].values())
     assert report["ratio_to_task_start"]["task_loss"] == 1.0
+
+
+def test_alignment_benchmark(tiny_encoders, nli_files, synonym_table, tmp_path):
+    from eapr_plugin.testing.fixtures import tiny_ext_vars
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1",
+           **tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["en"], synonym_table)}
+    subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/xnli_eapr.jsonnet", "-s",
+                    str(tmp_path / "eapr")], cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
+    out = tmp_path / "alignment.json"
+    pattern = str(Path(nli_files["en"]).parent / "dev-*.tsv")
+    run(["benchmarks/alignment.py", "--encoder", tiny_encoders["tiny-bert"], "--parallel", pattern,
+         "--archive", f"eapr={tmp_path / 'eapr' / 'model.tar.gz'}", "--limit", "4", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"before", "eapr"}
+    de = report["results"]["eapr"]["per_language"]["de"]
+    assert 0.0 <= de["retrieval_accuracy"] <= 1.0 and de["centroid_distance"] >= 0.0
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
