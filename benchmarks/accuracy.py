@@ -60,7 +60,8 @@ def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, 
            "EAPR_SYNONYMS": args.synonyms, "EAPR_NUM_GPUS": str(args.num_gpus),
            "EAPR_MAX_LENGTH": str(args.max_length), "EAPR_BATCH_SIZE": str(args.batch_size),
            "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr), "EAPR_EPOCHS": str(args.epochs),
-           "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations)}
+           "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations),
+           "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta)}
     if not (run_dir / "model.tar.gz").exists():
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
@@ -92,6 +93,9 @@ def main() -> None:
     parser.add_argument("--ap-mode", default="exact", choices=["exact", "masked"])
     parser.add_argument("--num-perturbations", type=int, default=3)
     parser.add_argument("--num-gpus", type=int, default=0)
+    parser.add_argument("--head", default=None, help="classification head (default: by encoder type)")
+    parser.add_argument("--alpha", type=float, default=0.1, help="Embedding-Push weight (EAPR methods)")
+    parser.add_argument("--beta", type=float, default=1.0, help="Attention-Pull weight (EAPR methods)")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "benchmarks"))
     parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results/accuracy_{protocol}.json)")
     args = parser.parse_args()
@@ -101,7 +105,7 @@ def main() -> None:
     started = time.time()
     for method in args.methods:
         for seed in args.seeds:
-            run_dir = Path(args.runs_dir) / args.protocol / f"{method}_seed{seed}"
+            run_dir = Path(args.runs_dir) / args.protocol / f"{method}_a{args.alpha}_b{args.beta}_seed{seed}"
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             t0 = time.time()
             runs.setdefault(method, {})[seed] = run_one(args, settings, method, seed, run_dir)

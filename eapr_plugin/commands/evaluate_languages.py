@@ -17,6 +17,7 @@ from allennlp.models.archival import load_archive
 from allennlp.training.util import evaluate
 
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
+from eapr_plugin.languages import check_language
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ def expand_inputs(
             if "{lang}" in item:
                 if not languages:
                     raise ConfigurationError(f"input {item!r} has {{lang}}: pass --languages")
+                for language in languages:
+                    check_language(language, "--languages")
                 paths.extend(item.replace("{lang}", language) for language in languages)
             else:
                 paths.append(item)

@@ -14,6 +14,7 @@ from allennlp.data.fields import Field, LabelField, MetadataField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Token, Tokenizer
 
+from eapr_plugin.languages import check_language, is_language_code
 from eapr_plugin.perturbers import Perturber
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ class EaprReader(DatasetReader):
     labels : `List[str]`, optional
         The valid labels; a row with another label is an error. Subclasses set their task's.
     language : `str`, optional
-        Language tag for every instance; by default taken from the row or the file name.
+        Language tag for every instance (an ISO 639-1 or Flores-200 code; anything else is an
+        error); by default taken from the row or the file name.
     start : `int`, optional / end : `int`, optional
         Read only data rows `start <= index < end` (0-based, header excluded), e.g. the reduced
         protocols "rows 0-1244 of dev-en.tsv" is `start: 0, end: 1245`.
@@ -136,7 +138,7 @@ class EaprReader(DatasetReader):
         self._num_perturbations = num_perturbations
         self._seed = seed
         self._labels = list(labels) if labels is not None else self.default_labels
-        self._language = language
+        self._language = check_language(language, "language")
         self._start = start
         self._end = end
         self._skip_invalid = skip_invalid
@@ -288,8 +290,8 @@ class EaprReader(DatasetReader):
 
 
 def language_from_file_name(file_path: str) -> Optional[str]:
-    """`dev-en.tsv` -> `en`, `test-zh.tsv` -> `zh`; None when the name has no `-LANG` suffix."""
+    """`dev-en.tsv` -> `en`, `test-zh.tsv` -> `zh`; None unless the name ends in `-{code}`."""
     stem = os.path.basename(file_path).split(".")[0]
-    if "-" in stem:
+    if "-" in stem and is_language_code(stem.rsplit("-", 1)[1]):
         return stem.rsplit("-", 1)[1]
     return None

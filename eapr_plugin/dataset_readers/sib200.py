@@ -5,6 +5,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from eapr_plugin.dataset_readers.eapr_reader import EaprReader, Row, read_lines
+from eapr_plugin.languages import is_language_code
 
 SIB200_LABELS = (
     "science/technology",
@@ -36,7 +37,8 @@ class Sib200Reader(EaprReader):
     default_labels = SIB200_LABELS
 
     def _read_rows(self, file_path: str) -> Iterator[Row]:
-        language = self._language or os.path.basename(os.path.dirname(os.path.abspath(file_path)))
+        folder = os.path.basename(os.path.dirname(os.path.abspath(file_path)))
+        language = self._language or (folder if is_language_code(folder) else None)
         lines = read_lines(file_path)
         for number, text, problem in lines:
             if number == 1:

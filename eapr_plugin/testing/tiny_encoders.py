@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Dict, List
 
 CORPUS = Path(__file__).parent / "data" / "tiny_corpus.tsv"
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 NUM_LAYERS = 6
 HIDDEN = 32
 HEADS = 2
@@ -50,6 +50,19 @@ def _stamp() -> str:
     return digest.hexdigest()
 
 
+def _size(tokenizer) -> dict:
+    """The model-size settings shared by both tiny encoders."""
+    return dict(
+        vocab_size=len(tokenizer),
+        hidden_size=HIDDEN,
+        num_hidden_layers=NUM_LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=INTERMEDIATE,
+        max_position_embeddings=MAX_POSITIONS,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
 def _build_bert(out: Path, sentences: List[str]) -> None:
     import torch
     from tokenizers import BertWordPieceTokenizer
@@ -64,16 +77,7 @@ def _build_bert(out: Path, sentences: List[str]) -> None:
         )
     tokenizer.model_max_length = 128
     tokenizer.save_pretrained(out)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=HIDDEN,
-        num_hidden_layers=NUM_LAYERS,
-        num_attention_heads=HEADS,
-        intermediate_size=INTERMEDIATE,
-        max_position_embeddings=MAX_POSITIONS,
-        type_vocab_size=2,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = BertConfig(**_size(tokenizer), type_vocab_size=2)
     torch.manual_seed(0)
     BertModel(config).save_pretrained(out)
 
@@ -106,16 +110,7 @@ def _build_xlmr(out: Path, sentences: List[str]) -> None:
         fast = XLMRobertaTokenizerFast(vocab_file=prefix + ".model", model_max_length=128)
         fast.save_pretrained(out)
     config = XLMRobertaConfig(
-        vocab_size=len(fast),
-        hidden_size=HIDDEN,
-        num_hidden_layers=NUM_LAYERS,
-        num_attention_heads=HEADS,
-        intermediate_size=INTERMEDIATE,
-        max_position_embeddings=MAX_POSITIONS,
-        type_vocab_size=1,
-        pad_token_id=fast.pad_token_id,
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
+        **_size(fast), type_vocab_size=1, bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id
     )
     torch.manual_seed(0)
     XLMRobertaModel(config).save_pretrained(out)

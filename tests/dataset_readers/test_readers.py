@@ -152,3 +152,23 @@ def test_real_files_read(tokenizer, shared_data, synonym_table):
     assert len(sib) == 204
     paws = list(PawsxReader(tokenizer=tokenizer, start=1000).read(str(shared_data / "pawsx" / "dev-ja.tsv")))
     assert len(paws) == 1000
+
+
+def test_unknown_language_code_is_a_clear_error(tokenizer, tmp_path):
+    for code in ("english", "ger", "EN"):
+        with pytest.raises(ConfigurationError, match=rf"unknown language code '{code}' \(setting `language`\)"):
+            XnliReader(tokenizer=tokenizer, language=code)
+    assert XnliReader(tokenizer=tokenizer, language="zho_Hans")._language == "zho_Hans"
+    # a file name without a language-code suffix tags nothing instead of inventing a language
+    path = tmp_path / "dev-english.tsv"
+    path.write_text("a\tb\tneutral\n", encoding="utf-8")
+    assert next(iter(XnliReader(tokenizer=tokenizer).read(str(path))))["metadata"]["language"] is None
+
+
+def test_evaluate_languages_rejects_unknown_codes():
+    from eapr_plugin.commands.evaluate_languages import expand_inputs
+
+    assert expand_inputs(["hf:facebook/xnli:{lang}:test"], ["de", "sw"]) == [
+        "hf:facebook/xnli:de:test", "hf:facebook/xnli:sw:test"]
+    with pytest.raises(ConfigurationError, match=r"unknown language code 'german' \(setting `--languages`\)"):
+        expand_inputs(["hf:facebook/xnli:{lang}:test"], ["de", "german"])
