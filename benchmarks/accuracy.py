@@ -65,13 +65,13 @@ def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, 
     if not (run_dir / "model.tar.gz").exists():
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
-                       stdout=open(run_dir.with_suffix(".train.log"), "w"), stderr=subprocess.STDOUT)
+                       stdout=open(f"{run_dir}.train.log", "w"), stderr=subprocess.STDOUT)
     results = run_dir / "languages" / "metrics.json"
     if not results.exists():
         subprocess.run([sys.executable, "-m", "allennlp", "evaluate-languages", str(run_dir / "model.tar.gz"),
                         settings["_inputs"], "--output-dir", str(run_dir / "languages"),
                         "--cuda-device", "0" if args.num_gpus else "-1"],
-                       cwd=REPO, env=env, check=True, stdout=open(run_dir.with_suffix(".eval.log"), "w"),
+                       cwd=REPO, env=env, check=True, stdout=open(f"{run_dir}.eval.log", "w"),
                        stderr=subprocess.STDOUT)
     report = json.loads(results.read_text())
     return {language: result["accuracy"] for language, result in report["languages"].items()}

@@ -9,7 +9,7 @@ Variants (each a full forward + backward + AdamW step on the same batch of pairs
 Timing interleaves the variants round by round (A B C D A B C D ...), so machine noise hits all
 of them alike, and reports the median step time and the ratio to `plain` (the floor for EAPR is
 2.0: two streams). Peak memory: each variant runs alone in a fresh subprocess (CPU: peak RSS;
-GPU: torch.cuda.max_memory_allocated).
+GPU: torch.cuda.max_memory_allocated), before the parent process builds anything.
 
 It also compares AllenNLP's GradientDescentTrainer with a bare torch loop doing the same EAPR
 steps (same model, batches, optimizer, grad-norm clipping).
@@ -126,7 +126,19 @@ def peak_memory_one(args, variant: str) -> float:
         step(model, tensors, optimizer)
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, unlike ru_maxrss, is not inherited from the
+    parent across fork/exec, so each measuring subprocess reports only its own peak."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def trainer_vs_bare_loop(args) -> Dict[str, float]:
@@ -185,8 +197,6 @@ def main() -> None:
         print(json.dumps({"peak_mb": peak_memory_one(args, args.one)}))
         return
 
-    times = time_variants(args)
-    medians = {name: statistics.median(values) for name, values in times.items()}
     memory = {}
     for name in VARIANTS:
         command = [sys.executable, __file__, "--one", name, "--encoder", args.encoder,
@@ -196,6 +206,8 @@ def main() -> None:
             command += ["--threads", str(args.threads)]
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         memory[name] = json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"]
+    times = time_variants(args)
+    medians = {name: statistics.median(values) for name, values in times.items()}
     loop = trainer_vs_bare_loop(args)
     import transformers
     import allennlp
