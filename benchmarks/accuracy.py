@@ -103,13 +103,23 @@ def main() -> None:
     out = Path(args.out or REPO / "benchmarks" / "results" / f"accuracy_{args.protocol}.json")
     runs: Dict[str, Dict[int, Dict[str, float]]] = {}
     started = time.time()
-    for method in args.methods:
-        for seed in args.seeds:
+    # Seed-major order, and the report rewritten after every run: an interrupted benchmark still
+    # leaves every method compared on the seeds it finished.
+    for seed in args.seeds:
+        for method in args.methods:
             run_dir = Path(args.runs_dir) / args.protocol / f"{method}_a{args.alpha}_b{args.beta}_seed{seed}"
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             t0 = time.time()
             runs.setdefault(method, {})[seed] = run_one(args, settings, method, seed, run_dir)
             print(f"{method} seed {seed}: {time.time() - t0:.0f} s", flush=True)
+            write_report(args, out, runs, started)
+    print(out.with_suffix(".md").read_text())
+
+
+def write_report(args, out: Path, runs, started: float) -> None:
+    import platform
+
+    import torch
 
     from eapr_plugin.commands.evaluate_languages import summarize
 
@@ -118,10 +128,8 @@ def main() -> None:
         languages = list(next(iter(by_seed.values())))
         per_language = {l: mean_std([acc[l] for acc in by_seed.values()]) for l in languages}
         non_english = [summarize(acc)["average_non_english"] for acc in by_seed.values()]
-        summary[method] = {"per_language": per_language, "average_non_english": mean_std(non_english)}
-    import torch
-    import platform
-
+        summary[method] = {"per_language": per_language, "average_non_english": mean_std(non_english),
+                           "seeds": sorted(by_seed)}
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
@@ -130,9 +138,7 @@ def main() -> None:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    table = markdown(summary)
-    out.with_suffix(".md").write_text(table)
-    print(table)
+    out.with_suffix(".md").write_text(markdown(summary))
 
 
 def markdown(summary) -> str:

@@ -33,17 +33,45 @@ def alignment(report):
     print()
 
 
-def influence(path, report):
-    s = report["settings"]
-    print(f"Term influence ({Path(path).name}: α = {s['alpha']}, β = {s['beta']}; gradient norm on the encoder, "
-          f"weighted, ÷ the task CE's; start → after {s['steps']} steps):\n")
-    print("| term | start | end |")
-    print("|---|---|---|")
-    for key in report["ratio_to_task_start"]:
-        print(f"| {key} | {report['ratio_to_task_start'][key]:.3g} | {report['ratio_to_task_end'][key]:.3g} |")
+def influence_sweep(reports):
+    """One row per (α, β): each weighted term's encoder gradient norm ÷ the task CE's."""
+    first = reports[0][1]["settings"]
+    print(f"Term influence ({reports[0][1]['date']}; gradient norm over the encoder's parameters of each "
+          f"weighted term ÷ that of the task CE, mean of {first['batches']} fixed batches, at the start and "
+          f"after {first['steps']} training steps; {Path(first['train']).parent.name}, max length "
+          f"{first['max_length']}):\n")
+    print("| α | β | RT start → end | α·EP start → end | β·AP start → end |")
+    print("|---|---|---|---|---|")
+    for _, report in sorted(reports, key=lambda r: (r[1]["settings"]["alpha"], r[1]["settings"]["beta"])):
+        start, end = report["ratio_to_task_start"], report["ratio_to_task_end"]
+        cells = [f"{start[k]:.3g} → {end[k]:.3g}" for k in
+                 ("robust_targets_loss", "embedding_push_loss", "attention_pull_loss")]
+        print(f"| {report['settings']['alpha']} | {report['settings']['beta']} | " + " | ".join(cells) + " |")
     print()
 
 
+def accuracy(path, report):
+    """A compact table (a few languages + averages); the full one is the .md beside the JSON."""
+    s = report["settings"]
+    print(f"Accuracy, {report['protocol']} protocol ({report['date']}; {s['epochs']} epochs, lr {s['lr']}, "
+          f"batch {s['batch_size']}, max length {s['max_length']}, head {s['head']}; mean ± std over the "
+          f"seeds listed; full table: `{Path(path).with_suffix('.md').name}`):\n")
+    first = next(iter(report["summary"].values()))["per_language"]
+    english = next(l for l in first if l in ("en", "eng_Latn"))
+    shown = [english] + [l for l in ("deu_Latn", "zho_Hans", "swh_Latn", "yor_Latn", "de", "zh", "ja", "sw")
+                         if l in first]
+    print("| method | seeds | " + " | ".join(shown) + " | avg non-English |")
+    print("|---|---|" + "---|" * len(shown) + "---|")
+    for method, summary in report["summary"].items():
+        cells = [f"{100 * summary['per_language'][l]['mean']:.1f} ± {100 * summary['per_language'][l]['std']:.1f}"
+                 for l in shown]
+        avg = summary["average_non_english"]
+        print(f"| {method} | {','.join(map(str, summary['seeds']))} | " + " | ".join(cells)
+              + f" | **{100 * avg['mean']:.1f} ± {100 * avg['std']:.1f}** |")
+    print()
+
+
+influences = []
 for path in sorted(glob.glob(str(RESULTS / "*.json"))):
     data = json.loads(Path(path).read_text())
     name = Path(path).name
@@ -52,8 +80,8 @@ for path in sorted(glob.glob(str(RESULTS / "*.json"))):
     elif name.startswith("alignment"):
         alignment(data)
     elif name.startswith("term_influence"):
-        influence(path, data)
+        influences.append((path, data))
     elif name.startswith("accuracy"):
-        print(f"Accuracy, {data['protocol']} ({data['date']}; {len(data['settings']['seeds'])} seeds; "
-              f"{data['wall_s'] / 60:.0f} min):\n")
-        print(Path(path).with_suffix(".md").read_text())
+        accuracy(path, data)
+if influences:
+    influence_sweep(influences)
