@@ -1,5 +1,4 @@
 import hashlib
-import random
 from typing import Any, Dict, List
 
 import numpy

@@ -4,7 +4,6 @@ gradients from every term, the RS-DA / inference equivalences, and AllenNLP's tr
 """
 import copy
 import json
-from pathlib import Path
 
 import pytest
 import torch
