@@ -120,11 +120,17 @@ def _percent(value: Optional[float]) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def markdown_table(rows: Dict[str, Dict[str, float]], english: Sequence[str] = ENGLISH) -> str:
-    """One row per model: accuracy (%) per language, then the two macro averages."""
+def _languages(rows: Dict[str, Dict[str, float]]) -> List[str]:
+    """Every language of any row, in first-seen order."""
     languages: List[str] = []
     for accuracies in rows.values():
         languages.extend(l for l in accuracies if l not in languages)
+    return languages
+
+
+def markdown_table(rows: Dict[str, Dict[str, float]], english: Sequence[str] = ENGLISH) -> str:
+    """One row per model: accuracy (%) per language, then the two macro averages."""
+    languages = _languages(rows)
     header = ["model"] + languages + ["avg (non-en)", "avg (all)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for name, accuracies in rows.items():
@@ -143,9 +149,7 @@ def bar_chart(rows: Dict[str, Dict[str, float]], path: str, title: str) -> None:
     import matplotlib.pyplot as plt
     import numpy
 
-    languages: List[str] = []
-    for accuracies in rows.values():
-        languages.extend(l for l in accuracies if l not in languages)
+    languages = _languages(rows)
     width = 0.8 / max(len(rows), 1)
     positions = numpy.arange(len(languages))
     figure, axis = plt.subplots(figsize=(max(4.0, 0.7 * len(languages) * max(len(rows), 1) ** 0.5 + 1.5), 3.4))

@@ -8,6 +8,8 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from transformers.models.roberta.modeling_roberta import RobertaClassificationHead
 
+from eapr_plugin.losses.embedding_push import masked_mean
+
 #: HF `config.model_type` -> head kind used when the config does not name one.
 HEAD_BY_MODEL_TYPE = {
     "bert": "bert_pooler",
@@ -100,7 +102,5 @@ class ClassificationHead(torch.nn.Module):
         if self.kind == "bert_pooler":
             return self.classifier(self.dropout(self._pooler(sequence_output)))
         if self.kind == "mean_pool":
-            weights = mask.to(sequence_output.dtype).unsqueeze(-1)
-            pooled = (sequence_output * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return self.classifier(self.dropout(pooled))
+            return self.classifier(self.dropout(masked_mean(sequence_output, mask)))
         return self.roberta_head(self.sequence_dropout(sequence_output))
