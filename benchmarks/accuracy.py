@@ -49,6 +49,13 @@ def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
     raise SystemExit(f"unknown protocol {protocol!r}")
 
 
+def percent(stat: Dict[str, float]) -> str:
+    """`mean ± std` in percent; the mean alone for a single seed (a std of one value means nothing)."""
+    if stat["n"] < 2:
+        return f"{100 * stat['mean']:.1f}"
+    return f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}"
+
+
 def mean_std(values: List[float]) -> Dict[str, float]:
     return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
             "n": len(values)}
@@ -98,6 +105,9 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=1.0, help="Attention-Pull weight (EAPR methods)")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "benchmarks"))
     parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results/accuracy_{protocol}.json)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train and evaluate nothing: write the report from the runs already finished "
+                             "(e.g. after running seeds in parallel processes)")
     args = parser.parse_args()
     settings = protocol_settings(args.protocol, args.data_dir)
     out = Path(args.out or REPO / "benchmarks" / "results" / f"accuracy_{args.protocol}.json")
@@ -110,9 +120,15 @@ def main() -> None:
             run_dir = Path(args.runs_dir) / args.protocol / f"{method}_a{args.alpha}_b{args.beta}_seed{seed}"
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             t0 = time.time()
+            if args.report_only:
+                if not (run_dir / "languages" / "metrics.json").exists():
+                    print(f"{method} seed {seed}: not finished, left out", flush=True)
+                    continue
             runs.setdefault(method, {})[seed] = run_one(args, settings, method, seed, run_dir)
             print(f"{method} seed {seed}: {time.time() - t0:.0f} s", flush=True)
             write_report(args, out, runs, started)
+    if not runs:
+        raise SystemExit(f"no finished runs under {Path(args.runs_dir) / args.protocol}")
     print(out.with_suffix(".md").read_text())
 
 
@@ -148,10 +164,9 @@ def markdown(summary) -> str:
     header = ["method"] + languages + ["avg non-en"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for name, method in summary.items():
-        cells = [name] + [f"{100 * method['per_language'][l]['mean']:.1f} ± {100 * method['per_language'][l]['std']:.1f}"
-                          if l in method["per_language"] else "-" for l in languages]
-        avg = method["average_non_english"]
-        cells.append(f"**{100 * avg['mean']:.1f} ± {100 * avg['std']:.1f}**")
+        cells = [name] + [percent(method["per_language"][l]) if l in method["per_language"] else "-"
+                          for l in languages]
+        cells.append(f"**{percent(method['average_non_english'])}**")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

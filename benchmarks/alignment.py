@@ -7,7 +7,9 @@ non-English language, retrieval accuracy is the share of its sentences whose nea
 sentence (cosine) is their translation, averaged with the English→language direction. Centroid
 distance is the Euclidean distance between the mean representation of a language and of English
 (on L2-normalised representations). Models: the encoder before training (`--encoder`) and any
-number of trained archives (`--archive NAME=PATH`, e.g. baseline and EAPR).
+number of trained archives (`--archive NAME=PATH`, e.g. baseline and EAPR). `NAME=PATH1,PATH2,...`
+gives one model several archives (seeds): its numbers are then the mean ± std over them, and the
+projection plot shows the first.
 
 Parallel data: SIB-200 `{lang}/test.tsv` files (rows aligned by `index_id`) or XTREME-layout
 `test-{lang}.tsv` files (15-way parallel rows; first column), given as a glob.
@@ -78,20 +80,45 @@ def measure(vectors: Dict[str, numpy.ndarray]) -> Dict[str, Dict[str, float]]:
     return results
 
 
-def load_models(args):
+def load_models(args) -> Dict[str, List[str]]:
+    """`{name: [encoder folder or archive path, ...]}` in the order given; "before" first."""
+    models = {"before": [args.encoder]}
+    for spec in args.archive:
+        name, _, paths = spec.partition("=")
+        if not name or not paths:
+            raise SystemExit(f"--archive {spec!r}: expected NAME=PATH[,PATH...]")
+        if name in models:
+            raise SystemExit(f"--archive {spec!r}: the name {name!r} is given twice")
+        models[name] = paths.split(",")
+    return models
+
+
+def load_transformer(path: str, encoder: str):
+    """The HF transformer and tokenizer of an encoder folder or of a trained archive's encoder."""
     from transformers import AutoModel, AutoTokenizer
 
-    models = {"before": (AutoModel.from_pretrained(args.encoder), AutoTokenizer.from_pretrained(args.encoder))}
-    for spec in args.archive:
-        name, path = spec.split("=", 1)
-        import eapr_plugin  # noqa: F401
-        from allennlp.models.archival import load_archive
+    if path == encoder:
+        return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    import eapr_plugin  # noqa: F401
+    from allennlp.models.archival import load_archive
 
-        archive = load_archive(path)
-        transformer = archive.model._transformer
-        model_name = transformer.config.name_or_path
-        models[name] = (transformer, AutoTokenizer.from_pretrained(model_name))
-    return models
+    transformer = load_archive(path).model._transformer
+    return transformer, AutoTokenizer.from_pretrained(transformer.config.name_or_path)
+
+
+def summarize_runs(runs: List[Dict[str, Dict[str, float]]]) -> Dict[str, object]:
+    """Per-language numbers averaged over runs, and the mean ± std over runs of the language means."""
+    per_language = {language: {key: float(numpy.mean([run[language][key] for run in runs]))
+                               for key in ("retrieval_accuracy", "centroid_distance")} for language in runs[0]}
+    retrieval = [numpy.mean([r["retrieval_accuracy"] for r in run.values()]) for run in runs]
+    distance = [numpy.mean([r["centroid_distance"] for r in run.values()]) for run in runs]
+    return {
+        "per_language": per_language, "runs": len(runs),
+        "mean_retrieval_accuracy": float(numpy.mean(retrieval)),
+        "std_retrieval_accuracy": float(numpy.std(retrieval, ddof=1)) if len(runs) > 1 else 0.0,
+        "mean_centroid_distance": float(numpy.mean(distance)),
+        "std_centroid_distance": float(numpy.std(distance, ddof=1)) if len(runs) > 1 else 0.0,
+    }
 
 
 def plot(all_vectors: Dict[str, Dict[str, numpy.ndarray]], path: str) -> None:
@@ -123,7 +150,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", required=True, help="the encoder before training (HF folder/name)")
     parser.add_argument("--parallel", required=True, help="glob of parallel files")
-    parser.add_argument("--archive", action="append", default=[], help="NAME=model.tar.gz (repeatable)")
+    parser.add_argument("--archive", action="append", default=[],
+                        help="NAME=model.tar.gz[,model.tar.gz...] (repeatable; several archives = seeds)")
     parser.add_argument("--languages", nargs="*", default=None, help="keep only these languages")
     parser.add_argument("--limit", type=int, default=200, help="parallel rows used")
     parser.add_argument("--max-length", type=int, default=64)
@@ -134,17 +162,18 @@ def main() -> None:
         parallel = {l: s for l, s in parallel.items() if l in args.languages or l in ENGLISH}
     models = load_models(args)
     results, all_vectors = {}, {}
-    for name, (transformer, tokenizer) in models.items():
-        vectors = {l: embed(transformer, tokenizer, s, args.max_length) for l, s in parallel.items()}
-        all_vectors[name] = vectors
-        per_language = measure(vectors)
-        results[name] = {
-            "per_language": per_language,
-            "mean_retrieval_accuracy": float(numpy.mean([r["retrieval_accuracy"] for r in per_language.values()])),
-            "mean_centroid_distance": float(numpy.mean([r["centroid_distance"] for r in per_language.values()])),
-        }
-        print(f"{name}: retrieval {results[name]['mean_retrieval_accuracy']:.3f}, "
-              f"centroid distance {results[name]['mean_centroid_distance']:.4f}", flush=True)
+    for name, paths in models.items():
+        runs = []
+        for path in paths:
+            transformer, tokenizer = load_transformer(path, args.encoder)
+            vectors = {l: embed(transformer, tokenizer, s, args.max_length) for l, s in parallel.items()}
+            all_vectors.setdefault(name, vectors)
+            runs.append(measure(vectors))
+        results[name] = {**summarize_runs(runs), "paths": paths}
+        print(f"{name} ({len(runs)} run(s)): retrieval {results[name]['mean_retrieval_accuracy']:.3f} "
+              f"± {results[name]['std_retrieval_accuracy']:.3f}, centroid distance "
+              f"{results[name]['mean_centroid_distance']:.4f} ± {results[name]['std_centroid_distance']:.4f}",
+              flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"date": date.today().isoformat(), "settings": vars(args), "sentences": len(next(iter(parallel.values()))),

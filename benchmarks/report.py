@@ -1,10 +1,28 @@
-"""Print the README's results tables (markdown) from the JSON files under benchmarks/results/."""
+"""
+Print the README's results tables (markdown) from the JSON files under benchmarks/results/.
+
+    python benchmarks/report.py [RESULTS_DIR] [--readme README.md]
+
+`--readme` also writes the tables into the README between the `<!-- results:start -->` and
+`<!-- results:end -->` markers (the prose around them is left alone).
+"""
+import argparse
+import contextlib
 import glob
+import io
 import json
 import sys
 from pathlib import Path
 
-RESULTS = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
+sys.path.insert(0, str(Path(__file__).parent))
+from accuracy import percent  # noqa: E402
+
+PROTOCOLS = {
+    "sib200": "train `eng_Latn/train.tsv`, select on `eng_Latn/dev.tsv`, score `{lang}/test.tsv`",
+    "pawsx": "train rows 0-999 of `dev-en.tsv`, score rows 1000-1999 of `dev-{lang}.tsv`",
+    "xnli": "train rows 0-1244 of `dev-en.tsv`, score rows 1245-2489 of `dev-{lang}.tsv`",
+}
+
 
 
 def speed(report):
@@ -24,12 +42,19 @@ def speed(report):
           f"= {loop['allennlp_over_bare']:.2f} ({loop['allennlp_trainer_step_s']:.2f} s vs {loop['bare_torch_step_s']:.2f} s per EAPR step).\n")
 
 
-def alignment(report):
-    print(f"Alignment ({report['date']}; {report['sentences']} parallel sentences per language):\n")
-    print("| model | mean retrieval accuracy (vs English) | mean centroid distance to English |")
-    print("|---|---|---|")
+def alignment(path, report):
+    s = report["settings"]
+    print(f"Alignment, `{Path(path).name}` ({report['date']}; {report['sentences']} parallel sentences per "
+          f"language from `{s['parallel']}`; mean ± std over the archives (seeds) listed):\n")
+    print("| model | runs | mean retrieval accuracy (vs English) | mean centroid distance to English |")
+    print("|---|---|---|---|")
     for name, result in report["results"].items():
-        print(f"| {name} | {100 * result['mean_retrieval_accuracy']:.1f} | {result['mean_centroid_distance']:.4f} |")
+        runs = result.get("runs", 1)
+        retrieval, distance = f"{100 * result['mean_retrieval_accuracy']:.1f}", f"{result['mean_centroid_distance']:.3f}"
+        if runs > 1:
+            retrieval += f" ± {100 * result['std_retrieval_accuracy']:.1f}"
+            distance += f" ± {result['std_centroid_distance']:.3f}"
+        print(f"| {name} | {runs} | {retrieval} | {distance} |")
     print()
 
 
@@ -53,7 +78,8 @@ def influence_sweep(reports):
 def accuracy(path, report):
     """A compact table (a few languages + averages); the full one is the .md beside the JSON."""
     s = report["settings"]
-    print(f"Accuracy, {report['protocol']} protocol ({report['date']}; {s['epochs']} epochs, lr {s['lr']}, "
+    print(f"Accuracy, {report['protocol']} protocol: {PROTOCOLS[report['protocol']]} ({report['date']}; encoder "
+          f"`{s['encoder']}`; {s['epochs']} epoch(s), lr {s['lr']}, "
           f"batch {s['batch_size']}, max length {s['max_length']}, head {s['head']}; mean ± std over the "
           f"seeds listed; full table: `{Path(path).with_suffix('.md').name}`):\n")
     first = next(iter(report["summary"].values()))["per_language"]
@@ -63,25 +89,58 @@ def accuracy(path, report):
     print("| method | seeds | " + " | ".join(shown) + " | avg non-English |")
     print("|---|---|" + "---|" * len(shown) + "---|")
     for method, summary in report["summary"].items():
-        cells = [f"{100 * summary['per_language'][l]['mean']:.1f} ± {100 * summary['per_language'][l]['std']:.1f}"
-                 for l in shown]
-        avg = summary["average_non_english"]
+        cells = [percent(summary["per_language"][l]) for l in shown]
         print(f"| {method} | {','.join(map(str, summary['seeds']))} | " + " | ".join(cells)
-              + f" | **{100 * avg['mean']:.1f} ± {100 * avg['std']:.1f}** |")
+              + f" | **{percent(summary['average_non_english'])}** |")
     print()
 
 
-influences = []
-for path in sorted(glob.glob(str(RESULTS / "*.json"))):
-    data = json.loads(Path(path).read_text())
-    name = Path(path).name
-    if name.startswith("speed"):
-        speed(data)
-    elif name.startswith("alignment"):
-        alignment(data)
-    elif name.startswith("term_influence"):
-        influences.append((path, data))
-    elif name.startswith("accuracy"):
-        accuracy(path, data)
-if influences:
-    influence_sweep(influences)
+def tables(results: Path) -> None:
+    """Accuracy tables first (per protocol), then alignment, speed and the term-influence sweep."""
+    paths = sorted(glob.glob(str(results / "*.json")))
+    order = ("accuracy", "alignment", "speed", "term_influence")
+    influences = []
+    for prefix in order:
+        chosen = [p for p in paths if Path(p).name.startswith(prefix)]
+        if prefix == "accuracy":  # protocols in the order of PROTOCOLS, then any other file
+            rank = {f"accuracy_{name}": i for i, name in enumerate(PROTOCOLS)}
+            chosen.sort(key=lambda p: rank.get(Path(p).stem, len(rank)))
+        for path in chosen:
+            data = json.loads(Path(path).read_text())
+            if prefix == "accuracy":
+                accuracy(path, data)
+            elif prefix == "alignment":
+                alignment(path, data)
+            elif prefix == "speed":
+                speed(data)
+            else:
+                influences.append((path, data))
+    if influences:
+        influence_sweep(influences)
+
+
+def replace_block(readme: Path, text: str) -> None:
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    content = readme.read_text(encoding="utf-8")
+    if content.count(start) != 1 or content.count(end) != 1:
+        raise SystemExit(f"{readme}: needs exactly one {start} and one {end} line")
+    head, rest = content.split(start)
+    _, tail = rest.split(end)
+    readme.write_text(f"{head}{start}\n\n{text.strip()}\n\n{end}{tail}", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
+    parser.add_argument("results", nargs="?", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--readme", default=None, help="also write the tables into this README")
+    args = parser.parse_args()
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        tables(Path(args.results))
+    print(buffer.getvalue())
+    if args.readme:
+        replace_block(Path(args.readme), buffer.getvalue())
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from eapr_plugin.testing.fixtures import write_topic_task
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +45,25 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert set(eapr["per_language"]) == {"eng_Latn", "deu_Latn", "fra_Latn", "zho_Hans"}
     assert eapr["average_non_english"]["n"] == 2
     assert "avg non-en" in out.with_suffix(".md").read_text()
+    # --report-only gathers what is finished (seeds 1-2 of eapr) and trains nothing new.
+    gathered = tmp_path / "gathered.json"
+    run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
+         "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "baseline", "eapr",
+         "--seeds", "1", "2", "3", "--epochs", "1", "--max-length", "32", "--batch-size", "8",
+         "--runs-dir", str(tmp_path / "runs"), "--out", str(gathered), "--report-only"])
+    summary = json.loads(gathered.read_text())["summary"]
+    assert set(summary) == {"eapr"} and summary["eapr"]["seeds"] == [1, 2]
+    assert summary["eapr"]["average_non_english"] == eapr["average_non_english"]
+    assert not list((tmp_path / "runs" / "sib200").glob("baseline*"))
+    # report.py turns the JSON into the README's table, between the markers, prose untouched.
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nprose\n")
+    run(["benchmarks/report.py", str(tmp_path), "--readme", str(readme)])
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith("<!-- results:end -->\nprose\n")
+    assert "old" not in text and "Accuracy, sib200 protocol" in text
+    row = next(line for line in text.splitlines() if line.startswith("| eapr |"))
+    assert f"**{100 * eapr['average_non_english']['mean']:.1f} ± {100 * eapr['average_non_english']['std']:.1f}**" in row
 
 
 def test_term_influence_benchmark(tiny_encoders, synonym_table, nli_files, tmp_path):
@@ -66,10 +87,37 @@ def test_alignment_benchmark(tiny_encoders, nli_files, synonym_table, tmp_path):
                     str(tmp_path / "eapr")], cwd=REPO, env=env, check=True, capture_output=True, timeout=600)
     out = tmp_path / "alignment.json"
     pattern = str(Path(nli_files["en"]).parent / "dev-*.tsv")
+    archive = tmp_path / "eapr" / "model.tar.gz"
     run(["benchmarks/alignment.py", "--encoder", tiny_encoders["tiny-bert"], "--parallel", pattern,
-         "--archive", f"eapr={tmp_path / 'eapr' / 'model.tar.gz'}", "--limit", "4", "--out", str(out)])
+         "--archive", f"eapr={archive}", "--archive", f"twice={archive},{archive}",
+         "--limit", "4", "--out", str(out)])
     report = json.loads(out.read_text())
-    assert set(report["results"]) == {"before", "eapr"}
-    de = report["results"]["eapr"]["per_language"]["de"]
+    assert set(report["results"]) == {"before", "eapr", "twice"}
+    once, twice = report["results"]["eapr"], report["results"]["twice"]
+    de = once["per_language"]["de"]
     assert 0.0 <= de["retrieval_accuracy"] <= 1.0 and de["centroid_distance"] >= 0.0
+    # Several archives under one name: mean ± std over them (the same archive twice: same mean, std 0).
+    assert (once["runs"], twice["runs"]) == (1, 2)
+    assert twice["mean_retrieval_accuracy"] == pytest.approx(once["mean_retrieval_accuracy"])
+    assert twice["mean_centroid_distance"] == pytest.approx(once["mean_centroid_distance"])
+    assert twice["std_retrieval_accuracy"] == 0.0 and twice["std_centroid_distance"] == pytest.approx(0.0, abs=1e-7)
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_vocab_corpus(nli_files, synonym_table, tmp_path):
+    topics = write_topic_task(str(tmp_path / "sib"))
+    out = tmp_path / "texts.txt"
+    run(["benchmarks/vocab_corpus.py", str(out), str(tmp_path / "sib" / "*" / "test.tsv"), nli_files["de"],
+         "--synonyms", synonym_table])
+    lines = out.read_text(encoding="utf-8").splitlines()
+    expected = []
+    for path in sorted([*topics.values(), nli_files["de"]]):
+        rows = Path(path).read_text(encoding="utf-8").splitlines()
+        if rows[0].startswith("index_id\t"):
+            expected += [row.split("\t")[2] for row in rows[1:]]
+        else:
+            expected += [cell for row in rows for cell in row.split("\t")[:2]]
+    table = json.loads(Path(synonym_table).read_text(encoding="utf-8"))
+    expected += sorted(set(table) | {word for words in table.values() for word in words})
+    assert lines == expected
+    assert "index_id" not in lines and "entailment" not in lines
