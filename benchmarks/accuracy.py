@@ -14,6 +14,10 @@ and a markdown table (rows: methods; columns: languages, non-English macro avera
 
     python benchmarks/accuracy.py --protocol sib200 --data-dir ../shared/data --encoder DIR \
         --synonyms ../shared/data/counterfitted_neighbors.json [--methods baseline eapr] [--seeds 1 2 3]
+
+Finished runs (`RUNS_DIR/PROTOCOL/METHOD_aALPHA_bBETA_seedN/languages/metrics.json`) are reused, so
+an interrupted benchmark resumes; `--report-only` writes the report from the finished runs alone,
+for runs made by several processes side by side (each with its own `--out`).
 """
 import argparse
 import json
