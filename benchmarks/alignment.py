@@ -127,16 +127,19 @@ def plot(all_vectors: Dict[str, Dict[str, numpy.ndarray]], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # One colour per language (tab20 + tab20b: 40 distinct colours), English in black crosses.
+    colours = list(plt.get_cmap("tab20").colors) + list(plt.get_cmap("tab20b").colors)
     figure, axes = plt.subplots(1, len(all_vectors), figsize=(4.2 * len(all_vectors), 4.0), squeeze=False)
     for axis, (name, vectors) in zip(axes[0], all_vectors.items()):
         stacked = numpy.concatenate(list(vectors.values()))
         centered = stacked - stacked.mean(0)
         _, _, components = numpy.linalg.svd(centered, full_matrices=False)
-        start = 0
-        for language, v in vectors.items():
+        for index, (language, v) in enumerate(vectors.items()):
             projected = (v - stacked.mean(0)) @ components[:2].T
-            axis.scatter(projected[:, 0], projected[:, 1], s=4, label=language, alpha=0.6)
-            start += len(v)
+            english = language in ENGLISH
+            axis.scatter(projected[:, 0], projected[:, 1], s=9 if english else 4, label=language,
+                         alpha=0.9 if english else 0.6, color="black" if english else colours[index % len(colours)],
+                         marker="x" if english else "os^D"[index // len(colours) % 4], zorder=3 if english else 2)
         axis.set_title(name, fontsize=9)
         axis.set_xticks([])
         axis.set_yticks([])
