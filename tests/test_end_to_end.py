@@ -68,6 +68,9 @@ def test_train_evaluate_predict(encoder, tiny_encoders, nli_files, synonym_table
     accuracies = [report["languages"][language]["accuracy"] for language in nli_files if language != "en"]
     assert report["summary"]["average_non_english"] == pytest.approx(sum(accuracies) / len(accuracies))
     assert report["summary"]["english"] == report["languages"]["en"]["accuracy"]
+    # batches bucketed by length, yet the same accuracy as `allennlp evaluate` in file order
+    for language, output in zip(("fr", "zh"), outputs):
+        assert report["languages"][language]["accuracy"] == json.loads(output.read_text())["accuracy"]
     table = (table_dir / "results.md").read_text()
     header, _, row = table.splitlines()
     assert header.split(" | ")[-2:] == ["avg (non-en)", "avg (all) |"]
