@@ -149,6 +149,8 @@ local methods = {
         [if ext("EAPR_HEAD", "") != "" then "head"]: ext("EAPR_HEAD", ""),
       },
       data_loader: { batch_size: num("EAPR_BATCH_SIZE", 8), shuffle: true },
+      // Not bucketed by length: AllenNLP's BucketBatchSampler draws from Python's RNG even with no
+      // noise, which shifts the next epoch's shuffle, so a run resumed after a kill would differ.
       validation_data_loader: { batch_size: 64, shuffle: false },
       trainer: {
         num_epochs: num("EAPR_EPOCHS", t.epochs),
