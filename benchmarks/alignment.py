@@ -12,7 +12,8 @@ gives one model several archives (seeds): its numbers are then the mean ± std o
 projection plot shows the first.
 
 Parallel data: SIB-200 `{lang}/test.tsv` files (rows aligned by `index_id`) or XTREME-layout
-`test-{lang}.tsv` files (15-way parallel rows; first column), given as a glob.
+`test-{lang}.tsv` files (15-way parallel rows; first column), given as a glob. Rows whose text
+repeats an earlier row's (XNLI's 3 rows per premise) are left out.
 
     python benchmarks/alignment.py --encoder DIR --parallel '../shared/data/sib200/*/test.tsv' \
         --archive baseline=runs/.../model.tar.gz --archive eapr=runs/.../model.tar.gz [--limit 200]
@@ -47,7 +48,17 @@ def read_parallel(pattern: str, limit: int) -> Dict[str, List[str]]:
             texts[language] = {str(i): line.split("\t")[0] for i, line in enumerate(lines)}
     if not texts:
         raise SystemExit(f"no files match {pattern!r}")
-    keys = sorted(set.intersection(*(set(t) for t in texts.values())), key=lambda k: (len(k), k))[:limit]
+    keys = sorted(set.intersection(*(set(t) for t in texts.values())), key=lambda k: (len(k), k))
+    # XNLI repeats each premise on 3 consecutive rows: keep a row only where no language repeats an
+    # earlier kept row's text, or retrieval "by row" would be capped at 1/3 by identical candidates.
+    seen: Dict[str, set] = {language: set() for language in texts}
+    unique = []
+    for key in keys:
+        if all(texts[language][key] not in seen[language] for language in texts):
+            unique.append(key)
+            for language in texts:
+                seen[language].add(texts[language][key])
+    keys = unique[:limit]
     return {language: [by_key[k] for k in keys] for language, by_key in texts.items()}
 
 

@@ -121,3 +121,14 @@ def test_vocab_corpus(nli_files, synonym_table, tmp_path):
     expected += sorted(set(table) | {word for words in table.values() for word in words})
     assert lines == expected
     assert "index_id" not in lines and "entailment" not in lines
+
+
+def test_alignment_leaves_out_repeated_rows(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from alignment import read_parallel
+
+    rows = {"en": ["A cat .", "A cat .", "A dog .", "A bird ."], "de": ["Eine Katze .", "Eine Katze .", "Ein Hund .", "Ein Vogel ."]}
+    for language, premises in rows.items():
+        (tmp_path / f"test-{language}.tsv").write_text("".join(f"{p}\thyp {i}\n" for i, p in enumerate(premises)))
+    parallel = read_parallel(str(tmp_path / "test-*.tsv"), limit=10)
+    assert parallel == {"de": ["Eine Katze .", "Ein Hund .", "Ein Vogel ."], "en": ["A cat .", "A dog .", "A bird ."]}
