@@ -34,6 +34,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 METHODS = ("baseline", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt")
+#: Each protocol in one line (report headings); `protocol_settings` gives the paths and row ranges.
+PROTOCOLS = {
+    "sib200": "train `eng_Latn/train.tsv`, select on `eng_Latn/dev.tsv`, score `{lang}/test.tsv`",
+    "pawsx": "train rows 0-999 of `dev-en.tsv`, score rows 1000-1999 of `dev-{lang}.tsv`",
+    "xnli": "train rows 0-1244 of `dev-en.tsv`, score rows 1245-2489 of `dev-{lang}.tsv`",
+}
 
 
 def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
@@ -90,7 +96,7 @@ def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--protocol", required=True, choices=["sib200", "pawsx", "xnli"])
+    parser.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--encoder", required=True)
     parser.add_argument("--synonyms", required=True)

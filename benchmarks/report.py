@@ -15,13 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from accuracy import percent  # noqa: E402
-
-PROTOCOLS = {
-    "sib200": "train `eng_Latn/train.tsv`, select on `eng_Latn/dev.tsv`, score `{lang}/test.tsv`",
-    "pawsx": "train rows 0-999 of `dev-en.tsv`, score rows 1000-1999 of `dev-{lang}.tsv`",
-    "xnli": "train rows 0-1244 of `dev-en.tsv`, score rows 1245-2489 of `dev-{lang}.tsv`",
-}
+from accuracy import PROTOCOLS, percent  # noqa: E402
 
 
 
