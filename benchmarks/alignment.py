@@ -32,6 +32,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from accuracy import mean_std  # noqa: E402  (mean, sample std, 0 for a single run)
+
 ENGLISH = ("en", "eng_Latn")
 
 
@@ -121,14 +124,12 @@ def summarize_runs(runs: List[Dict[str, Dict[str, float]]]) -> Dict[str, object]
     """Per-language numbers averaged over runs, and the mean ± std over runs of the language means."""
     per_language = {language: {key: float(numpy.mean([run[language][key] for run in runs]))
                                for key in ("retrieval_accuracy", "centroid_distance")} for language in runs[0]}
-    retrieval = [numpy.mean([r["retrieval_accuracy"] for r in run.values()]) for run in runs]
-    distance = [numpy.mean([r["centroid_distance"] for r in run.values()]) for run in runs]
+    retrieval = mean_std([float(numpy.mean([r["retrieval_accuracy"] for r in run.values()])) for run in runs])
+    distance = mean_std([float(numpy.mean([r["centroid_distance"] for r in run.values()])) for run in runs])
     return {
         "per_language": per_language, "runs": len(runs),
-        "mean_retrieval_accuracy": float(numpy.mean(retrieval)),
-        "std_retrieval_accuracy": float(numpy.std(retrieval, ddof=1)) if len(runs) > 1 else 0.0,
-        "mean_centroid_distance": float(numpy.mean(distance)),
-        "std_centroid_distance": float(numpy.std(distance, ddof=1)) if len(runs) > 1 else 0.0,
+        "mean_retrieval_accuracy": retrieval["mean"], "std_retrieval_accuracy": retrieval["std"],
+        "mean_centroid_distance": distance["mean"], "std_centroid_distance": distance["std"],
     }
 
 
