@@ -89,11 +89,34 @@ def accuracy(path, report):
     print()
 
 
+def weight_sweep(reports):
+    """One row per (α, β): EAPR's accuracy at those weights (files `weights_{protocol}_a{α}_b{β}.json`,
+    written by `accuracy.py --methods eapr --alpha α --beta β --out ...`)."""
+    reports = sorted(reports, key=lambda r: (r[1]["protocol"], r[1]["settings"]["alpha"], r[1]["settings"]["beta"]))
+    for protocol in dict.fromkeys(report["protocol"] for _, report in reports):
+        chosen = [report for _, report in reports if report["protocol"] == protocol]
+        s = chosen[0]["settings"]
+        print(f"Accuracy of EAPR by loss weight, {protocol} protocol ({chosen[0]['date']}; encoder `{s['encoder']}`; "
+              f"{s['epochs']} epoch(s), lr {s['lr']}, batch {s['batch_size']}, max length {s['max_length']}, "
+              f"head {s['head']}; α weights Embedding-Push, β Attention-Pull; mean ± std over the seeds listed):\n")
+        first = chosen[0]["summary"]["eapr"]["per_language"]
+        english = next(l for l in first if l in ("en", "eng_Latn"))
+        print(f"| α | β | seeds | {english} | avg non-English |")
+        print("|---|---|---|---|---|")
+        for report in chosen:
+            summary = report["summary"]["eapr"]
+            print(f"| {report['settings']['alpha']} | {report['settings']['beta']} | "
+                  f"{','.join(map(str, summary['seeds']))} | {percent(summary['per_language'][english])} | "
+                  f"**{percent(summary['average_non_english'])}** |")
+        print()
+
+
 def tables(results: Path) -> None:
-    """Accuracy tables first (per protocol), then alignment, speed and the term-influence sweep."""
+    """Accuracy tables first (per protocol), then alignment, speed, the term-influence sweep and the
+    accuracy-by-weight sweep."""
     paths = sorted(glob.glob(str(results / "*.json")))
-    order = ("accuracy", "alignment", "speed", "term_influence")
-    influences = []
+    order = ("accuracy", "alignment", "speed", "term_influence", "weights")
+    influences, weights = [], []
     for prefix in order:
         chosen = [p for p in paths if Path(p).name.startswith(prefix)]
         if prefix == "accuracy":  # protocols in the order of PROTOCOLS, then any other file
@@ -107,10 +130,14 @@ def tables(results: Path) -> None:
                 alignment(path, data)
             elif prefix == "speed":
                 speed(data)
-            else:
+            elif prefix == "term_influence":
                 influences.append((path, data))
+            else:
+                weights.append((path, data))
     if influences:
         influence_sweep(influences)
+    if weights:
+        weight_sweep(weights)
 
 
 def replace_block(readme: Path, text: str) -> None:

@@ -63,7 +63,23 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith("<!-- results:end -->\nprose\n")
     assert "old" not in text and "Accuracy, sib200 protocol" in text
     row = next(line for line in text.splitlines() if line.startswith("| eapr |"))
-    assert f"**{100 * eapr['average_non_english']['mean']:.1f} ± {100 * eapr['average_non_english']['std']:.1f}**" in row
+    paper_avg = f"**{100 * eapr['average_non_english']['mean']:.1f} ± {100 * eapr['average_non_english']['std']:.1f}**"
+    assert paper_avg in row
+    # The weight sweep: --alpha reaches the model (its own run dir), and report.py tabulates each
+    # weights_*.json, one row per (α, β).
+    common = ["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
+              "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "eapr",
+              "--epochs", "1", "--max-length", "32", "--batch-size", "8", "--runs-dir", str(tmp_path / "runs")]
+    sweep = tmp_path / "sweep"
+    run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json")])
+    run(common + ["--seeds", "1", "2", "--report-only", "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")])
+    config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_seed1" / "config.json").read_text())
+    assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
+    table = run(["benchmarks/report.py", str(sweep)]).stdout
+    assert "Accuracy of EAPR by loss weight, sib200 protocol" in table
+    rows = [line for line in table.splitlines() if line.startswith("| 0.1 |") or line.startswith("| 1.0 |")]
+    assert [row.split(" | ")[:3] for row in rows] == [["| 0.1", "1.0", "1,2"], ["| 1.0", "1.0", "1"]]
+    assert rows[0].endswith(f"{paper_avg} |")
 
 
 def test_term_influence_benchmark(tiny_encoders, synonym_table, nli_files, tmp_path):
