@@ -153,9 +153,9 @@ def write_report(args, out: Path, runs, started: float) -> None:
     for method, by_seed in runs.items():
         languages = list(next(iter(by_seed.values())))
         per_language = {l: mean_std([acc[l] for acc in by_seed.values()]) for l in languages}
-        non_english = [summarize(acc)["average_non_english"] for acc in by_seed.values()]
-        summary[method] = {"per_language": per_language, "average_non_english": mean_std(non_english),
-                           "seeds": sorted(by_seed)}
+        non_english = {seed: summarize(acc)["average_non_english"] for seed, acc in sorted(by_seed.items())}
+        summary[method] = {"per_language": per_language, "average_non_english": mean_std(list(non_english.values())),
+                           "non_english_by_seed": non_english, "seeds": sorted(by_seed)}
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "

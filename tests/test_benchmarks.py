@@ -79,7 +79,13 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert "Accuracy of EAPR by loss weight, sib200 protocol" in table
     rows = [line for line in table.splitlines() if line.startswith("| 0.1 |") or line.startswith("| 1.0 |")]
     assert [row.split(" | ")[:3] for row in rows] == [["| 0.1", "1.0", "1,2"], ["| 1.0", "1.0", "1"]]
-    assert rows[0].endswith(f"{paper_avg} |")
+    assert rows[0].endswith(f"{paper_avg} | - |")
+    # The last column compares each row with the paper's weights on the seeds both finished (seed 1).
+    def non_english(path, seed):
+        accuracies = json.loads(path.read_text())["runs"]["eapr"][seed]
+        return sum(v for k, v in accuracies.items() if k != "eng_Latn") / (len(accuracies) - 1)
+    delta = non_english(sweep / "weights_sib200_a1.0_b1.0.json", "1") - non_english(sweep / "weights_sib200_a0.1_b1.0.json", "1")
+    assert rows[1].endswith(f" | {100 * delta:+.1f} (seeds 1) |")
 
 
 def test_term_influence_benchmark(tiny_encoders, synonym_table, nli_files, tmp_path):
@@ -148,3 +154,18 @@ def test_alignment_leaves_out_repeated_rows(tmp_path):
         (tmp_path / f"test-{language}.tsv").write_text("".join(f"{p}\thyp {i}\n" for i, p in enumerate(premises)))
     parallel = read_parallel(str(tmp_path / "test-*.tsv"), limit=10)
     assert parallel == {"de": ["Eine Katze .", "Ein Hund .", "Ein Vogel ."], "en": ["A cat .", "A dog .", "A bird ."]}
+
+
+def test_weight_sweep_delta_pairs_seeds():
+    """Rows of the α/β table are compared with the paper's weights on the seeds both finished, never
+    mean against mean: seed 3 alone would otherwise pass for an effect of the weights."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from report import paired_delta
+
+    paper = {"non_english_by_seed": {"1": 0.50, "2": 0.54, "3": 0.40}}
+    assert paired_delta(paper, paper) == "-"
+    assert paired_delta({"non_english_by_seed": {"1": 0.52, "2": 0.53}}, None) == "-"
+    # seeds 1 and 2 in common: ((0.52 - 0.50) + (0.53 - 0.54)) / 2 = +0.005, i.e. +0.5 points
+    assert paired_delta({"non_english_by_seed": {"1": 0.52, "2": 0.53}}, paper) == "+0.5 (seeds 1,2)"
+    assert paired_delta({"non_english_by_seed": {"3": 0.37}}, paper) == "-3.0 (seeds 3)"
+    assert paired_delta({"non_english_by_seed": {"4": 0.9}}, paper) == "no common seed"
