@@ -116,7 +116,7 @@ def weight_sweep(reports):
 
 
 def paired_delta(summary, reference) -> str:
-    """Mean over the seeds both have of (this − reference) non-English average, in points: seeds
+    """Mean over the seeds both have of (this − reference) non-English average, in points: seeds can
     differ by more than the weights do, so rows with different finished seeds compare only this way."""
     if reference is None or summary is reference:
         return "-"
