@@ -59,6 +59,9 @@ def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
     raise SystemExit(f"unknown protocol {protocol!r}")
 
 
+PAPER_WEIGHTS = (0.1, 1.0)  # method.md's α (Embedding-Push) and β (Attention-Pull)
+
+
 def percent(stat: Dict[str, float]) -> str:
     """`mean ± std` in percent; the mean alone for a single seed (a std of one value means nothing)."""
     if stat["n"] < 2:
@@ -111,8 +114,8 @@ def main() -> None:
     parser.add_argument("--num-perturbations", type=int, default=3)
     parser.add_argument("--num-gpus", type=int, default=0)
     parser.add_argument("--head", default=None, help="classification head (default: by encoder type)")
-    parser.add_argument("--alpha", type=float, default=0.1, help="Embedding-Push weight (EAPR methods)")
-    parser.add_argument("--beta", type=float, default=1.0, help="Attention-Pull weight (EAPR methods)")
+    parser.add_argument("--alpha", type=float, default=PAPER_WEIGHTS[0], help="Embedding-Push weight (EAPR methods)")
+    parser.add_argument("--beta", type=float, default=PAPER_WEIGHTS[1], help="Attention-Pull weight (EAPR methods)")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "benchmarks"))
     parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results/accuracy_{protocol}.json)")
     parser.add_argument("--report-only", action="store_true",

@@ -15,9 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from accuracy import PROTOCOLS, percent  # noqa: E402
-
-PAPER_WEIGHTS = (0.1, 1.0)  # method.md's α (Embedding-Push) and β (Attention-Pull)
+from accuracy import PAPER_WEIGHTS, PROTOCOLS, percent  # noqa: E402
 
 
 def speed(report):
@@ -70,15 +68,24 @@ def influence_sweep(reports):
     print()
 
 
+def english_of(per_language) -> str:
+    """The English key of a per-language table (XNLI/PAWS-X `en`, SIB-200 `eng_Latn`)."""
+    return next(language for language in per_language if language in ("en", "eng_Latn"))
+
+
+def budget(s) -> str:
+    """The training budget of an accuracy report's settings, as the table captions state it."""
+    return (f"encoder `{s['encoder']}`; {s['epochs']} epoch(s), lr {s['lr']}, batch {s['batch_size']}, "
+            f"max length {s['max_length']}, head {s['head']}")
+
+
 def accuracy(path, report):
     """A compact table (a few languages + averages); the full one is the .md beside the JSON."""
     s = report["settings"]
-    print(f"Accuracy, {report['protocol']} protocol: {PROTOCOLS[report['protocol']]} ({report['date']}; encoder "
-          f"`{s['encoder']}`; {s['epochs']} epoch(s), lr {s['lr']}, "
-          f"batch {s['batch_size']}, max length {s['max_length']}, head {s['head']}; mean ± std over the "
-          f"seeds listed; full table: `{Path(path).with_suffix('.md').name}`):\n")
+    print(f"Accuracy, {report['protocol']} protocol: {PROTOCOLS[report['protocol']]} ({report['date']}; "
+          f"{budget(s)}; mean ± std over the seeds listed; full table: `{Path(path).with_suffix('.md').name}`):\n")
     first = next(iter(report["summary"].values()))["per_language"]
-    english = next(l for l in first if l in ("en", "eng_Latn"))
+    english = english_of(first)
     shown = [english] + [l for l in ("deu_Latn", "zho_Hans", "swh_Latn", "yor_Latn", "de", "zh", "ja", "sw")
                          if l in first]
     print("| method | seeds | " + " | ".join(shown) + " | avg non-English |")
@@ -96,12 +103,10 @@ def weight_sweep(reports):
     reports = sorted(reports, key=lambda r: (r[1]["protocol"], r[1]["settings"]["alpha"], r[1]["settings"]["beta"]))
     for protocol in dict.fromkeys(report["protocol"] for _, report in reports):
         chosen = [report for _, report in reports if report["protocol"] == protocol]
-        s = chosen[0]["settings"]
-        print(f"Accuracy of EAPR by loss weight, {protocol} protocol ({chosen[0]['date']}; encoder `{s['encoder']}`; "
-              f"{s['epochs']} epoch(s), lr {s['lr']}, batch {s['batch_size']}, max length {s['max_length']}, "
-              f"head {s['head']}; α weights Embedding-Push, β Attention-Pull; mean ± std over the seeds listed):\n")
-        first = chosen[0]["summary"]["eapr"]["per_language"]
-        english = next(l for l in first if l in ("en", "eng_Latn"))
+        print(f"Accuracy of EAPR by loss weight, {protocol} protocol ({chosen[0]['date']}; "
+              f"{budget(chosen[0]['settings'])}; α weights Embedding-Push, β Attention-Pull; mean ± std over "
+              f"the seeds listed):\n")
+        english = english_of(chosen[0]["summary"]["eapr"]["per_language"])
         paper = next((r["summary"]["eapr"] for r in chosen
                       if (r["settings"]["alpha"], r["settings"]["beta"]) == PAPER_WEIGHTS), None)
         print(f"| α | β | seeds | {english} | avg non-English | Δ avg non-English vs α = {PAPER_WEIGHTS[0]}, "
