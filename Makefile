@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 FIXTURES ?= tests/fixtures/build
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.eapr-stamp
-SETUP_INPUTS := requirements.txt requirements-nodeps.txt constraints.txt setup.py
+SETUP_INPUTS := requirements.txt requirements-nodeps.txt constraints.txt setup.py scripts/quiet_startup.py
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv fixtures test test-slow test-all demo clean
+.PHONY: venv fixtures test test-fast test-slow test-demo test-all demo clean
 
 venv: $(STAMP)
 
@@ -24,19 +24,29 @@ $(STAMP): $(SETUP_INPUTS)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python scripts/quiet_startup.py
 	@touch $(STAMP)
 
 fixtures: venv
-	$(BIN)/python -m eapr_plugin.testing.tiny_encoders $(FIXTURES)
+	$(BIN)/python -m tests.support.tiny_encoders $(FIXTURES)
 
+# The whole suite, end-to-end CLI runs included (README's and CI's test command; < 10 min on 2 cores).
 test: fixtures
-	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m "not demo" $(PYTEST_ARGS)
+
+# The inner loop: everything but the subprocess runs (< 2 min).
+test-fast: fixtures
+	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m "not slow and not demo" $(PYTEST_ARGS)
 
 test-slow: fixtures
 	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
+# scripts/demo.py end to end on a cut-down budget.
+test-demo: fixtures
+	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m demo $(PYTEST_ARGS)
+
 test-all: fixtures
-	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: venv
 	HF_HUB_OFFLINE=1 $(BIN)/python scripts/demo.py

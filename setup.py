@@ -19,8 +19,7 @@ setup(
     ),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    packages=find_packages(exclude=["tests", "tests.*", "benchmarks", "benchmarks.*"]),
-    package_data={"eapr_plugin": ["testing/data/*"]},
+    packages=find_packages(include=["eapr_plugin", "eapr_plugin.*"]),
     python_requires=">=3.11",
     install_requires=[
         "torch>=2.1",

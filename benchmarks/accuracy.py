@@ -22,7 +22,6 @@ for runs made by several processes side by side (each with its own `--out`).
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Dict, List
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from eapr_plugin.common.reporting import markdown_table, mean_std, summarize  # noqa: E402
 
 METHODS = ("baseline", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt")
 #: Each protocol in one line (report headings); `protocol_settings` gives the paths and row ranges.
@@ -60,18 +60,6 @@ def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
 
 
 PAPER_WEIGHTS = (0.1, 1.0)  # method.md's α (Embedding-Push) and β (Attention-Pull)
-
-
-def percent(stat: Dict[str, float]) -> str:
-    """`mean ± std` in percent; the mean alone for a single seed (a std of one value means nothing)."""
-    if stat["n"] < 2:
-        return f"{100 * stat['mean']:.1f}"
-    return f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}"
-
-
-def mean_std(values: List[float]) -> Dict[str, float]:
-    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values)}
 
 
 def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, float]:
@@ -150,8 +138,6 @@ def write_report(args, out: Path, runs, started: float) -> None:
 
     import torch
 
-    from eapr_plugin.commands.evaluate_languages import summarize
-
     summary = {}
     for method, by_seed in runs.items():
         languages = list(next(iter(by_seed.values())))
@@ -171,17 +157,9 @@ def write_report(args, out: Path, runs, started: float) -> None:
 
 
 def markdown(summary) -> str:
-    languages: List[str] = []
-    for method in summary.values():
-        languages.extend(l for l in method["per_language"] if l not in languages)
-    header = ["method"] + languages + ["avg non-en"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for name, method in summary.items():
-        cells = [name] + [percent(method["per_language"][l]) if l in method["per_language"] else "-"
-                          for l in languages]
-        cells.append(f"**{percent(method['average_non_english'])}**")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    rows = {name: method["per_language"] for name, method in summary.items()}
+    averages = {"avg non-en": {name: method["average_non_english"] for name, method in summary.items()}}
+    return markdown_table(rows, averages, first_column="method")
 
 
 if __name__ == "__main__":

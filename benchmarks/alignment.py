@@ -33,9 +33,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
-from accuracy import mean_std  # noqa: E402  (mean, sample std, 0 for a single run)
-
-ENGLISH = ("en", "eng_Latn")
+from allennlp.nn.util import masked_mean  # noqa: E402
+from eapr_plugin.common.languages import is_english  # noqa: E402
+from eapr_plugin.common.reporting import mean_std  # noqa: E402
+from eapr_plugin.dataset_readers.sib200 import SIB200_HEADER  # noqa: E402
 
 
 def read_parallel(pattern: str, limit: int) -> Dict[str, List[str]]:
@@ -43,7 +44,7 @@ def read_parallel(pattern: str, limit: int) -> Dict[str, List[str]]:
     texts: Dict[str, Dict[str, str]] = {}
     for path in sorted(glob.glob(pattern)):
         lines = open(path, encoding="utf-8").read().splitlines()
-        if lines and lines[0].startswith("index_id\t"):
+        if lines and lines[0] == SIB200_HEADER:
             language = os.path.basename(os.path.dirname(path))
             texts[language] = {line.split("\t")[0]: line.split("\t")[2] for line in lines[1:]}
         else:
@@ -73,14 +74,13 @@ def embed(transformer, tokenizer, sentences: List[str], max_length: int, batch_s
             batch = tokenizer(sentences[start : start + batch_size], padding=True, truncation=True,
                               max_length=max_length, return_tensors="pt")
             hidden = transformer(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).float()
-            out.append(((hidden * mask).sum(1) / mask.sum(1)).numpy())
+            out.append(masked_mean(hidden, batch["attention_mask"].bool().unsqueeze(-1), dim=1).numpy())
     vectors = numpy.concatenate(out)
     return vectors / numpy.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def measure(vectors: Dict[str, numpy.ndarray]) -> Dict[str, Dict[str, float]]:
-    english = next(l for l in vectors if l in ENGLISH)
+    english = next(l for l in vectors if is_english(l))
     en = vectors[english]
     results = {}
     for language, v in vectors.items():
@@ -148,7 +148,7 @@ def plot(all_vectors: Dict[str, Dict[str, numpy.ndarray]], path: str) -> None:
         _, _, components = numpy.linalg.svd(centered, full_matrices=False)
         for index, (language, v) in enumerate(vectors.items()):
             projected = (v - stacked.mean(0)) @ components[:2].T
-            english = language in ENGLISH
+            english = is_english(language)
             axis.scatter(projected[:, 0], projected[:, 1], s=9 if english else 4, label=language,
                          alpha=0.9 if english else 0.6, color="black" if english else colours[index % len(colours)],
                          marker="x" if english else "os^D"[index // len(colours) % 4], zorder=3 if english else 2)
@@ -174,7 +174,7 @@ def main() -> None:
     args = parser.parse_args()
     parallel = read_parallel(args.parallel, args.limit)
     if args.languages:
-        parallel = {l: s for l, s in parallel.items() if l in args.languages or l in ENGLISH}
+        parallel = {l: s for l, s in parallel.items() if l in args.languages or is_english(l)}
     models = load_models(args)
     results, all_vectors = {}, {}
     for name, paths in models.items():

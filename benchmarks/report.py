@@ -15,7 +15,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from accuracy import PAPER_WEIGHTS, PROTOCOLS, percent  # noqa: E402
+from accuracy import PAPER_WEIGHTS, PROTOCOLS  # noqa: E402
+
+from eapr_plugin.common.languages import is_english  # noqa: E402
+from eapr_plugin.common.reporting import percent  # noqa: E402
 
 
 def speed(report):
@@ -70,7 +73,7 @@ def influence_sweep(reports):
 
 def english_of(per_language) -> str:
     """The English key of a per-language table (XNLI/PAWS-X `en`, SIB-200 `eng_Latn`)."""
-    return next(language for language in per_language if language in ("en", "eng_Latn"))
+    return next(language for language in per_language if is_english(language))
 
 
 def budget(s) -> str:

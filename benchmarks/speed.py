@@ -44,43 +44,32 @@ VARIANTS = {
 
 
 def build(args, variant: str):
-    """(model, batch tensors, optimizer) for one variant, all from the same seed and data."""
-    from allennlp.common import Params
+    """(model, batch tensors, optimizer) for one variant, all from the same seed and data, built by
+    the recipe (`training_configs/`) exactly as `allennlp train` builds them."""
     from allennlp.data import Batch, Vocabulary
-    from allennlp.models import Model
+    from allennlp.nn.util import move_to_device
 
-    import eapr_plugin  # noqa: F401
-    from eapr_plugin.dataset_readers import XnliReader
-    from eapr_plugin.perturbers import SynonymPerturber
-    from eapr_plugin.dataset_readers.checked_tokenizer import CheckedPretrainedTransformerTokenizer
+    from scripts.recipe import build_reader, recipe_params
 
     spec = VARIANTS[variant]
-    tokenizer = CheckedPretrainedTransformerTokenizer(args.encoder, max_length=args.max_length)
-    reader = XnliReader(tokenizer=tokenizer, perturber=SynonymPerturber(args.synonyms), num_perturbations=1)
-    instances = list(reader.read(args.data))[: args.batch_size]
-    if spec is None:  # plain fine-tuning: instances without the perturbed field
-        plain = XnliReader(tokenizer=tokenizer)
-        instances = list(plain.read(args.data))[: args.batch_size]
+    params = recipe_params(
+        EAPR_TASK="xnli", EAPR_METHOD="baseline" if spec is None else "eapr", EAPR_ENCODER=args.encoder,
+        EAPR_SYNONYMS=args.synonyms, EAPR_MAX_LENGTH=args.max_length, EAPR_LAYER=args.layer,
+        EAPR_AP_MODE="exact" if spec is None else spec["mode"], EAPR_NUM_PERTURBATIONS=1,
+        **({"EAPR_HEAD": args.head} if args.head else {}),
+    )
+    instances = list(build_reader(params).read(args.data))[: args.batch_size]
     vocab = Vocabulary.from_instances(instances)
-    terms = [] if spec is None else [
-        {"type": "robust_targets", "weight": 1.0},
-        {"type": "embedding_push", "weight": 0.1},
-        {"type": "attention_pull", "weight": 1.0, "layer": args.layer, "mode": spec["mode"],
-         "max_length": args.max_length},
-    ]
+    model_params = params.get("model")
+    model_params["attention_capture"] = "one_layer" if spec is None else spec["capture"]
     torch.manual_seed(0)
-    model = Model.from_params(vocab=vocab, params=Params({
-        "type": "eapr_classifier",
-        "text_field_embedder": {"token_embedders": {"tokens": {"type": "pretrained_transformer", "model_name": args.encoder}}},
-        "loss_terms": terms,
-        "attention_capture": "one_layer" if spec is None else spec["capture"],
-    }))
+    from allennlp.models import Model
+
+    model = Model.from_params(vocab=vocab, params=model_params)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).train()
     batch = Batch(instances)
     batch.index_instances(vocab)
-    from allennlp.nn.util import move_to_device
-
     tensors = move_to_device(batch.as_tensor_dict(), device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
     return model, tensors, optimizer, instances
@@ -174,8 +163,9 @@ def trainer_vs_bare_loop(args) -> Dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", required=True, help="HF model folder or name")
-    parser.add_argument("--data", default=None, help="XTREME-layout pair TSV (default: a written fixture)")
-    parser.add_argument("--synonyms", default=None, help="synonym table (default: a written fixture)")
+    parser.add_argument("--data", required=True, help="XTREME-layout pair TSV (e.g. ../shared/data/xnli/dev-en.tsv)")
+    parser.add_argument("--synonyms", required=True, help="synonym table (counterfitted_neighbors.json)")
+    parser.add_argument("--head", default=None, help="EAPR_HEAD (default: the recipe's, by encoder name)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--layer", type=int, default=5)
@@ -187,12 +177,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.data is None or args.synonyms is None:
-        from eapr_plugin.testing.fixtures import write_pair_task, write_synonym_table
-
-        folder = REPO / "runs" / "benchmark_fixtures"
-        args.data = args.data or write_pair_task(str(folder))["en"]
-        args.synonyms = args.synonyms or write_synonym_table(str(folder / "synonyms.json"))
     if args.one:
         print(json.dumps({"peak_mb": peak_memory_one(args, args.one)}))
         return
@@ -202,6 +186,8 @@ def main() -> None:
         command = [sys.executable, __file__, "--one", name, "--encoder", args.encoder,
                    "--data", args.data, "--synonyms", args.synonyms, "--batch-size", str(args.batch_size),
                    "--max-length", str(args.max_length), "--layer", str(args.layer)]
+        if args.head:
+            command += ["--head", args.head]
         if args.threads:
             command += ["--threads", str(args.threads)]
         result = subprocess.run(command, capture_output=True, text=True, check=True)

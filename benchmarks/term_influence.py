@@ -25,31 +25,22 @@ sys.path.insert(0, str(REPO))
 
 
 def build(args):
-    from allennlp.common import Params
-    from allennlp.data import DatasetReader, Vocabulary
+    """The recipe's EAPR model and training reader (`training_configs/`), with these weights."""
+    from allennlp.data import Vocabulary
     from allennlp.models import Model
 
-    import eapr_plugin  # noqa: F401
-    from eapr_plugin.dataset_readers.checked_tokenizer import CheckedPretrainedTransformerTokenizer
-    from eapr_plugin.perturbers import SynonymPerturber
+    from scripts.recipe import build_reader, recipe_params
 
-    tokenizer = CheckedPretrainedTransformerTokenizer(args.encoder, max_length=args.max_length)
-    reader = DatasetReader.by_name(args.task)(tokenizer=tokenizer, perturber=SynonymPerturber(args.synonyms),
-                                              num_perturbations=args.num_perturbations, seed=args.seed)
-    instances = list(reader.read(args.train))
+    params = recipe_params(
+        EAPR_TASK=args.task, EAPR_METHOD="eapr", EAPR_ENCODER=args.encoder, EAPR_SYNONYMS=args.synonyms,
+        EAPR_ALPHA=args.alpha, EAPR_BETA=args.beta, EAPR_LAYER=args.layer, EAPR_AP_MODE=args.ap_mode,
+        EAPR_MAX_LENGTH=args.max_length, EAPR_NUM_PERTURBATIONS=args.num_perturbations, EAPR_SEED=args.seed,
+        **({"EAPR_HEAD": args.head} if args.head else {}),
+    )
+    instances = list(build_reader(params).read(args.train))
     vocab = Vocabulary.from_instances(instances)
     torch.manual_seed(args.seed)
-    model = Model.from_params(vocab=vocab, params=Params({
-        "type": "eapr_classifier",
-        "text_field_embedder": {"token_embedders": {"tokens": {"type": "pretrained_transformer", "model_name": args.encoder}}},
-        "loss_terms": [
-            {"type": "robust_targets", "weight": 1.0},
-            {"type": "embedding_push", "weight": args.alpha},
-            {"type": "attention_pull", "weight": args.beta, "layer": args.layer, "mode": args.ap_mode,
-             "max_length": args.max_length},
-        ],
-        **({"head": args.head} if args.head else {}),
-    }))
+    model = Model.from_params(vocab=vocab, params=params.get("model"))
     return model, instances
 
 

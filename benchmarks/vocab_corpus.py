@@ -1,6 +1,6 @@
 """
 Write the texts a benchmark's encoder must tokenize, one per line: the input for
-`python -m eapr_plugin.offline_encoder OUT --vocab-corpus FILE`, which keeps only the vocabulary
+`python scripts/offline_encoder.py OUT --vocab-corpus FILE`, which keeps only the vocabulary
 pieces these texts need (a smaller embedding matrix: faster AdamW steps on CPU).
 
 Files are read as the plugin's readers read them: SIB-200 files (header `index_id\tcategory\ttext`)
@@ -14,13 +14,18 @@ perturbed copies are segmented as the full vocabulary would segment them.
 import argparse
 import glob
 import json
+import sys
+from pathlib import Path
 from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from eapr_plugin.dataset_readers.sib200 import SIB200_HEADER  # noqa: E402
 
 
 def texts_of(path: str) -> Iterator[str]:
     with open(path, encoding="utf-8") as handle:
         lines = [line.rstrip("\r\n") for line in handle]
-    columns = [2] if lines and lines[0].startswith("index_id\t") else [0, 1]
+    columns = [2] if lines and lines[0] == SIB200_HEADER else [0, 1]
     for line in lines[1:] if columns == [2] else lines:
         cells = line.split("\t")
         for column in columns:

@@ -4,13 +4,14 @@ zero-shot cross-lingual text classification, as an AllenNLP plugin. Importing th
 registers its components (AllenNLP imports it through `.allennlp_plugins` or `--include-package`).
 """
 from eapr_plugin.version import VERSION
-from eapr_plugin.config_env import register_ext_var_defaults
+from eapr_plugin.common.config_env import register_ext_var_defaults
 
 register_ext_var_defaults()
 from eapr_plugin.perturbers import Perturber, SynonymPerturber
-from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, RobustTargets, StreamOutput
+from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, RobustTargets, StreamOutput, StreamRequest
+from eapr_plugin.data import CheckedPretrainedTransformerTokenizer
 from eapr_plugin.dataset_readers import EaprReader, PawsxReader, Sib200Reader, XnliReader
 from eapr_plugin.models import EaprClassifier
 from eapr_plugin.predictors import EaprClassifierPredictor
-from eapr_plugin.training import BatchSeeds
+from eapr_plugin.training import BatchSeeds, LanguageAccuracy
 import eapr_plugin.commands  # noqa: F401  (registers subcommands)

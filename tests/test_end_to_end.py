@@ -4,26 +4,14 @@ user's entry point `training_configs/xnli_eapr.jsonnet` with only extVars pointi
 `evaluate` (two language files in one call), `evaluate-languages`, `predict`, and `test-install`.
 """
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from eapr_plugin.testing.fixtures import tiny_ext_vars
+from tests.support.cli import run_allennlp
+from tests.support.tasks import tiny_ext_vars
 
-REPO = Path(__file__).resolve().parents[1]
-ALLENNLP = [sys.executable, "-m", "allennlp"]
-
-
-def run_allennlp(args, extra_env=None):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(extra_env or {})}
-    result = subprocess.run(
-        ALLENNLP + args, cwd=REPO, capture_output=True, text=True, timeout=600, env=env
-    )
-    assert result.returncode == 0, f"allennlp {' '.join(args)} failed:\n{result.stderr[-5000:]}"
-    return result
+pytestmark = pytest.mark.slow
 
 
 def test_test_install():
@@ -74,7 +62,7 @@ def test_train_evaluate_predict(encoder, tiny_encoders, nli_files, synonym_table
     table = (table_dir / "results.md").read_text()
     header, _, row = table.splitlines()
     assert header.split(" | ")[-2:] == ["avg (non-en)", "avg (all) |"]
-    assert row.split(" | ")[-2] == f"{100 * report['summary']['average_non_english']:.1f}"
+    assert row.split(" | ")[-2] == f"**{100 * report['summary']['average_non_english']:.1f}**"
     assert (table_dir / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # predict from JSON lines (no perturbation at inference)

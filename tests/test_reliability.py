@@ -3,27 +3,20 @@ Reliability through the real CLI on tiny encoders: resume after SIGKILL, determi
 CPU distributed training with per-language metrics, divergence, bad configs and model names.
 """
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from eapr_plugin.testing.fixtures import tiny_ext_vars
+from tests.support.cli import run_allennlp
+from tests.support.tasks import tiny_ext_vars
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
 VOLATILE = ("training_duration", "peak_worker_0_memory_MB", "training_worker_0_memory_MB",
             "peak_worker_1_memory_MB", "training_worker_1_memory_MB")
 
 
 def allennlp(args, env, check=True):
-    result = subprocess.run([sys.executable, "-m", "allennlp", *args], cwd=REPO, capture_output=True,
-                            text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
-    if check:
-        assert result.returncode == 0, result.stderr[-5000:]
-    return result
+    return run_allennlp(args, env, check)
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_determin
                                   {"type": "eapr_test_kill", "after_batches": 7, "marker": str(marker)}],
         })
         args = ["train", "training_configs/xnli_eapr.jsonnet", "-s", str(tmp_path / name), "-o", overrides,
-                "--include-package", "eapr_plugin.testing.callbacks"]
+                "--include-package", "tests.support.callbacks"]
         first = allennlp(args, env, check=not kill)
         if kill:
             assert first.returncode == -9 and marker.exists(), first.stderr[-3000:]  # SIGKILL

@@ -7,7 +7,8 @@
 // variables are allowed). Defaults = the authors' setup (../shared/docs/method.md):
 //
 //   EAPR_ENCODER            bert-base-multilingual-cased   (or xlm-roberta-base, or a local folder)
-//   EAPR_HEAD               by encoder type (bert_pooler for BERT, roberta for XLM-R; or mean_pool)
+//   EAPR_HEAD               roberta if the encoder's name holds "roberta"/"xlm-r"/"xlmr", else bert_pooler
+//                           (or mean_pool); a local RoBERTa-type folder with another name needs roberta
 //   EAPR_TRAIN_DATA         task default (HF English train split)
 //   EAPR_DEV_DATA           task default (HF English validation split: English-dev selection)
 //   EAPR_TRAIN_START/_END   row range of the training data (empty: all rows)
@@ -81,6 +82,36 @@ local pull(weight) = {
   max_length: max_length,
 };
 
+// The classification heads of the authors' release, composed from AllenNLP components as
+// basic_classifier composes its head (the model passes each the encoder's hidden size and name).
+// Dropout 0.1 and init N(0, 0.02) are mBERT's / XLM-R's `hidden_dropout_prob` / `initializer_range`.
+local head_dropout = 0.1;
+local heads = {
+  // BERT-type (mBERT): pooler (tanh dense on [CLS]) -> dropout -> linear
+  bert_pooler: { seq2vec_encoder: { type: "bert_pooler" }, dropout: head_dropout },
+  // RoBERTa-type (XLM-R): dropout on the sequence output (the release's extra dropout), then HF's
+  // RobertaClassificationHead: first token -> dropout -> dense -> tanh -> dropout -> linear
+  roberta: {
+    sequence_dropout: head_dropout,
+    seq2vec_encoder: { type: "cls_pooler" },
+    dropout: head_dropout,
+    feedforward: { num_layers: 1, activations: "tanh", dropout: head_dropout },
+  },
+  // mean of the last layer over real tokens -> dropout -> linear (for encoders without a trained
+  // pooler, such as multilingual-E5)
+  mean_pool: { seq2vec_encoder: { type: "boe", averaged: true }, dropout: head_dropout },
+};
+local head_init = {
+  regexes: [
+    ["_classification_layer.weight|_feedforward._linear_layers.*weight", { type: "normal", std: 0.02 }],
+    ["_classification_layer.bias|_feedforward._linear_layers.*bias", { type: "zero" }],
+  ],
+};
+local default_head(encoder) =
+  local name = std.asciiLower(encoder);
+  if std.length(std.findSubstr("roberta", name)) + std.length(std.findSubstr("xlm-r", name))
+     + std.length(std.findSubstr("xlmr", name)) > 0 then "roberta" else "bert_pooler";
+
 // method -> (perturbed training pairs?, loss terms)
 local methods = {
   baseline: { perturb: false, terms: [] },  // plain fine-tuning on the English data
@@ -102,6 +133,7 @@ local methods = {
 {
   tasks:: tasks,
   methods:: methods,
+  heads:: heads,
 
   config(task, method)::
     assert std.objectHas(tasks, task) : "unknown task " + task + "; one of " + std.join(", ", std.objectFields(tasks));
@@ -109,6 +141,8 @@ local methods = {
     local t = tasks[task];
     local m = methods[method];
     local encoder = ext("EAPR_ENCODER", "bert-base-multilingual-cased");
+    local head = ext("EAPR_HEAD", default_head(encoder));
+    assert std.objectHas(heads, head) : "EAPR_HEAD=" + head + " is not a head; one of " + std.join(", ", std.objectFields(heads));
     local seed = num("EAPR_SEED", 7);
     local num_gpus = num("EAPR_NUM_GPUS", 1);
     local cpu_workers = num("EAPR_CPU_WORKERS", 0);
@@ -146,8 +180,8 @@ local methods = {
           token_embedders: { tokens: { type: "pretrained_transformer", model_name: encoder } },
         },
         loss_terms: m.terms,
-        [if ext("EAPR_HEAD", "") != "" then "head"]: ext("EAPR_HEAD", ""),
-      },
+        initializer: head_init,
+      } + heads[head],
       data_loader: { batch_size: num("EAPR_BATCH_SIZE", 8), shuffle: true },
       // Not bucketed by length: AllenNLP's BucketBatchSampler draws from Python's RNG even with no
       // noise, which shifts the next epoch's shuffle, so a run resumed after a kill would differ.

@@ -18,12 +18,12 @@ from allennlp.data.samplers import BucketBatchSampler
 from allennlp.models.archival import load_archive
 from allennlp.training.util import evaluate
 
+from eapr_plugin.common.languages import check_language
+from eapr_plugin.common.reporting import bar_chart, markdown_table, summarize
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
-from eapr_plugin.languages import check_language
 
 logger = logging.getLogger(__name__)
 
-ENGLISH = ("en", "eng_Latn", "english")
 DATA_SUFFIXES = (".tsv", ".jsonl")
 
 
@@ -62,9 +62,6 @@ class EvaluateLanguages(Subcommand):
         subparser.add_argument("--batch-size", type=int, default=64)
         subparser.add_argument(
             "-o", "--overrides", type=str, default="", help="JSON overrides for the archive's config"
-        )
-        subparser.add_argument(
-            "--english", nargs="+", default=list(ENGLISH), help="language tags counted as English"
         )
         subparser.set_defaults(func=evaluate_languages_from_args)
         return subparser
@@ -106,69 +103,6 @@ def expand_inputs(
     return paths
 
 
-def summarize(accuracies: Dict[str, float], english: Sequence[str] = ENGLISH) -> Dict[str, Any]:
-    """Macro averages over non-English languages and over all, and English accuracy."""
-    others = [value for language, value in accuracies.items() if language not in english]
-    english_values = [value for language, value in accuracies.items() if language in english]
-    return {
-        "average_non_english": sum(others) / len(others) if others else None,
-        "average_all": sum(accuracies.values()) / len(accuracies) if accuracies else None,
-        "english": english_values[0] if english_values else None,
-        "num_languages": len(accuracies),
-    }
-
-
-def _percent(value: Optional[float]) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
-
-
-def _languages(rows: Dict[str, Dict[str, float]]) -> List[str]:
-    """Every language of any row, in first-seen order."""
-    languages: List[str] = []
-    for accuracies in rows.values():
-        languages.extend(l for l in accuracies if l not in languages)
-    return languages
-
-
-def markdown_table(rows: Dict[str, Dict[str, float]], english: Sequence[str] = ENGLISH) -> str:
-    """One row per model: accuracy (%) per language, then the two macro averages."""
-    languages = _languages(rows)
-    header = ["model"] + languages + ["avg (non-en)", "avg (all)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for name, accuracies in rows.items():
-        summary = summarize(accuracies, english)
-        cells = [name] + [_percent(accuracies.get(l)) for l in languages]
-        cells += [_percent(summary["average_non_english"]), _percent(summary["average_all"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def bar_chart(rows: Dict[str, Dict[str, float]], path: str, title: str) -> None:
-    """Grouped bars: accuracy per language, one bar per model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy
-
-    languages = _languages(rows)
-    width = 0.8 / max(len(rows), 1)
-    positions = numpy.arange(len(languages))
-    figure, axis = plt.subplots(figsize=(max(4.0, 0.7 * len(languages) * max(len(rows), 1) ** 0.5 + 1.5), 3.4))
-    for index, (name, accuracies) in enumerate(rows.items()):
-        values = [100 * accuracies.get(l, float("nan")) for l in languages]
-        axis.bar(positions + index * width - 0.4 + width / 2, values, width, label=name)
-    axis.set_xticks(positions)
-    axis.set_xticklabels(languages)
-    axis.set_ylabel("accuracy (%)")
-    axis.set_ylim(0, 100)
-    axis.set_title(title, fontsize=9)
-    axis.legend(loc="lower right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
 def evaluate_languages(
     archive_file: str,
     inputs: Sequence[str],
@@ -178,7 +112,6 @@ def evaluate_languages(
     cuda_device: int = -1,
     batch_size: int = 64,
     overrides: str = "",
-    english: Sequence[str] = ENGLISH,
 ) -> Dict[str, Any]:
     from tqdm import tqdm
 
@@ -204,16 +137,16 @@ def evaluate_languages(
         logger.info("%s: accuracy %.4f (%d instances)", language, metrics["accuracy"], len(instances))
 
     accuracies = {language: result["accuracy"] for language, result in results.items()}
-    summary = summarize(accuracies, english)
+    summary = summarize(accuracies)
     os.makedirs(output_dir, exist_ok=True)
     title = os.path.basename(os.path.dirname(os.path.abspath(archive_file))) or archive_file
     report = {"archive": archive_file, "languages": results, "summary": summary}
     with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
     with open(os.path.join(output_dir, "results.md"), "w", encoding="utf-8") as handle:
-        handle.write(markdown_table({title: accuracies}, english))
+        handle.write(markdown_table({title: accuracies}))
     bar_chart({title: accuracies}, os.path.join(output_dir, "accuracy.png"), title)
-    print(markdown_table({title: accuracies}, english))
+    print(markdown_table({title: accuracies}))
     return report
 
 
@@ -243,6 +176,5 @@ def evaluate_languages_from_args(args: argparse.Namespace) -> Dict[str, Any]:
         cuda_device=args.cuda_device,
         batch_size=args.batch_size,
         overrides=args.overrides,
-        english=args.english,
     )
 

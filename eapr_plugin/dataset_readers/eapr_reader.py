@@ -4,9 +4,8 @@ synonym perturbation that turns each English example into `num_perturbations` tr
 """
 import itertools
 import logging
-import os
 import random
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance
@@ -14,43 +13,12 @@ from allennlp.data.fields import Field, LabelField, MetadataField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Token, Tokenizer
 
-from eapr_plugin.languages import check_language, is_language_code
+from eapr_plugin.common.languages import check_language
+from eapr_plugin.dataset_readers.hf_datasets import hf_rows, is_hf_path
+from eapr_plugin.dataset_readers.rows import InvalidRowError, Row
 from eapr_plugin.perturbers import Perturber
 
 logger = logging.getLogger(__name__)
-
-
-class InvalidRowError(ValueError):
-    """A data row that cannot be read; the message names the file, the line and the setting."""
-
-
-class Row(NamedTuple):
-    """One example as read from a file, before validation and tokenization."""
-
-    text_a: str
-    text_b: Optional[str]
-    label: Optional[str]
-    language: Optional[str]
-    example_id: str
-    location: str  # "path:line" (or "name[index]" for HF datasets), for error messages
-    problem: Optional[str] = None  # set by a subclass for a row it could not parse
-
-
-def read_lines(file_path: str) -> Iterator[Tuple[int, Optional[str], Optional[str]]]:
-    """
-    Yield `(line_number, text, problem)` for each line of a UTF-8 file; a line with undecodable
-    bytes has `text=None` and a `problem` naming the byte, so the caller can report or skip it.
-    """
-    try:
-        handle = open(file_path, "rb")
-    except OSError as error:
-        raise ConfigurationError(f"cannot open data file {file_path!r}: {error}") from error
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                yield number, raw.decode("utf-8").rstrip("\r\n"), None
-            except UnicodeDecodeError as error:
-                yield number, None, f"not valid UTF-8 ({error.reason} at byte {error.start})"
 
 
 class EaprReader(DatasetReader):
@@ -157,8 +125,6 @@ class EaprReader(DatasetReader):
 
     # ----- reading ----------------------------------------------------------------------------
     def _rows(self, file_path: str) -> Iterator[Row]:
-        from eapr_plugin.dataset_readers.hf_datasets import hf_rows, is_hf_path
-
         if is_hf_path(file_path):
             if self.hf_columns is None:
                 raise ConfigurationError(
@@ -287,11 +253,3 @@ class EaprReader(DatasetReader):
         instance["tokens"].token_indexers = self._token_indexers  # type: ignore
         if "perturbed_tokens" in instance.fields:
             instance["perturbed_tokens"].token_indexers = self._token_indexers  # type: ignore
-
-
-def language_from_file_name(file_path: str) -> Optional[str]:
-    """`dev-en.tsv` -> `en`, `test-zh.tsv` -> `zh`; None unless the name ends in `-{code}`."""
-    stem = os.path.basename(file_path).split(".")[0]
-    if "-" in stem and is_language_code(stem.rsplit("-", 1)[1]):
-        return stem.rsplit("-", 1)[1]
-    return None

@@ -13,7 +13,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 
 from allennlp.common.checks import ConfigurationError
 
-from eapr_plugin.dataset_readers.eapr_reader import Row
+from eapr_plugin.dataset_readers.rows import Row
 
 HF_PREFIXES = ("hf:", "hf-disk:")
 

@@ -2,7 +2,7 @@
 import os
 from typing import Iterator, Optional
 
-from eapr_plugin.dataset_readers.eapr_reader import Row, language_from_file_name, read_lines
+from eapr_plugin.dataset_readers.rows import Row, language_from_file_name, read_lines
 
 
 def xtreme_pair_rows(file_path: str, language: Optional[str] = None) -> Iterator[Row]:

@@ -2,7 +2,8 @@ from typing import Iterator
 
 from allennlp.data import DatasetReader
 
-from eapr_plugin.dataset_readers.eapr_reader import EaprReader, Row
+from eapr_plugin.dataset_readers.eapr_reader import EaprReader
+from eapr_plugin.dataset_readers.rows import Row
 from eapr_plugin.dataset_readers.pair_tsv import xtreme_pair_rows
 
 PAWSX_LABELS = ("0", "1")

@@ -2,9 +2,11 @@ import json
 import os
 from typing import Iterator
 
+from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
-from eapr_plugin.dataset_readers.eapr_reader import EaprReader, Row, read_lines
+from eapr_plugin.dataset_readers.eapr_reader import EaprReader
+from eapr_plugin.dataset_readers.rows import Row, read_lines
 from eapr_plugin.dataset_readers.pair_tsv import xtreme_pair_rows
 
 XNLI_LABELS = ("entailment", "neutral", "contradiction")
@@ -73,8 +75,6 @@ class XnliReader(EaprReader):
                 columns = {name: index for index, name in enumerate(text.split("\t"))}
                 missing = [c for c in XNLI10_REQUIRED if c not in columns]
                 if missing:
-                    from allennlp.common.checks import ConfigurationError
-
                     raise ConfigurationError(f"{location}: XNLI-1.0 header lacks columns {missing}")
                 continue
             fields = (text or "").split("\t")

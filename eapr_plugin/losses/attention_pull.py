@@ -3,7 +3,7 @@ from typing import Optional
 import torch
 from allennlp.common.checks import ConfigurationError
 
-from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput
+from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput, StreamRequest
 
 
 @PairLoss.register("attention_pull")
@@ -52,10 +52,16 @@ class AttentionPull(PairLoss):
             )
         if layer < 0:
             raise ConfigurationError(f"attention_pull: `layer` must be >= 0, got {layer}")
-        self.attention_layer = layer
+        if max_length < 1:
+            raise ConfigurationError(f"attention_pull: `max_length` must be >= 1, got {max_length}")
+        self.layer = layer
         self.mode = mode
         self.max_length = max_length
-        self.pad_to_length = max_length if mode == "exact" else None
+
+    def request(self) -> StreamRequest:
+        return StreamRequest(
+            attention_layer=self.layer, pad_to_length=self.max_length if self.mode == "exact" else None
+        )
 
     def forward(
         self,
@@ -89,7 +95,7 @@ class AttentionPull(PairLoss):
         return self(original.attention, perturbed.attention, original.mask, perturbed.mask)
 
     def extra_repr(self) -> str:
-        return f"weight={self.weight}, layer={self.attention_layer}, mode={self.mode!r}, max_length={self.max_length}"
+        return f"weight={self.weight}, layer={self.layer}, mode={self.mode!r}, max_length={self.max_length}"
 
 
 def _pad_square(attention: torch.Tensor, length: int) -> torch.Tensor:

@@ -1,12 +1,8 @@
 import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.nn.util import masked_mean
 
-from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput
-
-
-def masked_mean(embeddings: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-    """`Σ_i m_i E_i / max(Σ_i m_i, 1e-9)` per example: `(batch, length, hidden) -> (batch, hidden)`."""
-    weights = mask.to(embeddings.dtype).unsqueeze(-1)
-    return (embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput, StreamRequest
 
 
 @PairLoss.register("embedding_push")
@@ -36,7 +32,9 @@ class EmbeddingPush(PairLoss):
     def __init__(self, weight: float = 0.1, max_distance: float = None) -> None:
         super().__init__(weight)
         if max_distance is not None and max_distance <= 0:
-            raise ValueError(f"embedding_push: max_distance must be > 0, got {max_distance}")
+            raise ConfigurationError(
+                f"embedding_push: `max_distance` must be > 0, got {max_distance}"
+            )
         self.max_distance = max_distance
 
     def forward(
@@ -46,12 +44,15 @@ class EmbeddingPush(PairLoss):
         perturbed_embeddings: torch.Tensor,
         perturbed_mask: torch.BoolTensor,
     ) -> torch.Tensor:
-        original_mean = masked_mean(original_embeddings, original_mask)
-        perturbed_mean = masked_mean(perturbed_embeddings, perturbed_mask)
+        original_mean = masked_mean(original_embeddings, original_mask.unsqueeze(-1), dim=1)
+        perturbed_mean = masked_mean(perturbed_embeddings, perturbed_mask.unsqueeze(-1), dim=1)
         mse = torch.nn.functional.mse_loss(perturbed_mean.float(), original_mean.float())
         if self.max_distance is not None:
             mse = mse.clamp(max=self.max_distance)
         return -mse
+
+    def request(self) -> StreamRequest:
+        return StreamRequest(embeddings=True)
 
     def from_streams(
         self, original: StreamOutput, perturbed: StreamOutput, label: torch.LongTensor

@@ -1,2 +1,1 @@
 from eapr_plugin.models.eapr_classifier import EaprClassifier
-from eapr_plugin.models.classification_head import ClassificationHead

@@ -2,22 +2,23 @@
 The EAPR classifier: one multilingual encoder, two streams in training, one at inference.
 """
 import logging
+from functools import reduce
 from typing import Any, Dict, List, Optional
 
 import torch
+from allennlp.common import Lazy
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models.model import Model
-from allennlp.modules import TextFieldEmbedder
+from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
 from allennlp.modules.text_field_embedders import BasicTextFieldEmbedder
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder
 from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import Average, CategoricalAccuracy
 
-from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput
-from eapr_plugin.models.activation_capture import capture_activations
-from eapr_plugin.models.classification_head import ClassificationHead
-from eapr_plugin.models.language_accuracy import LanguageAccuracy
+from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput, StreamRequest
+from eapr_plugin.modules.activation_capture import capture_activations
+from eapr_plugin.training.metrics.language_accuracy import LanguageAccuracy
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,16 @@ class EaprClassifier(Model):
     instances is RS-DA (fine-tuning on the perturbed copies); without perturbed instances it is
     plain fine-tuning on `tokens`. At inference only `tokens` is used, through the plain classifier.
 
+    The classifier `f` is composed from config as AllenNLP's `basic_classifier` composes it:
+    encoder → (`sequence_dropout`) → `seq2vec_encoder` → `dropout` → (`feedforward`) → linear.
+    The recipes (`training_configs/eapr.libsonnet`) compose the release's heads this way: the BERT
+    pooler head (`bert_pooler` → dropout → linear), the RoBERTa head (sequence dropout →
+    `cls_pooler` → dropout → tanh feedforward with dropout → linear), and a mean-pool head
+    (`boe` averaged → dropout → linear). The two sub-modules are `Lazy`: the model passes them the
+    encoder's hidden size (`embedding_dim`, `input_dim`, `hidden_dims`) and name
+    (`pretrained_model`), so a config need not repeat them. The encoder's own pooler is removed
+    (the `bert_pooler` seq2vec encoder holds a copy), so no parameter is left unused.
+
     The output dict holds `logits` and `probs` (of the `tokens` stream whenever it is run, else of
     the perturbed stream), `loss` when a label is given, and, whenever both streams and the label
     are given (train or eval mode), `task_loss` (CE on the perturbed stream) and each configured
@@ -53,15 +64,21 @@ class EaprClassifier(Model):
     text_field_embedder : `TextFieldEmbedder`
         Must hold exactly one `pretrained_transformer` token embedder (the HF encoder), without
         `max_length` folding.
+    seq2vec_encoder : `Lazy[Seq2VecEncoder]`
+        Pools the encoder's sequence output into one vector per input (`bert_pooler`,
+        `cls_pooler`, `boe`, ...).
+    feedforward : `Lazy[FeedForward]`, optional (default = `None`)
+        Layers between the pooled vector (after `dropout`) and the linear classification layer.
+    dropout : `float`, optional (default = `0.0`)
+        Dropout on the pooled vector.
+    sequence_dropout : `float`, optional (default = `0.0`)
+        Dropout on the encoder's whole sequence output before pooling (the RoBERTa head of the
+        release applies it, then dropout again on the first token).
     loss_terms : `List[PairLoss]`, optional (default = `[]`)
         The extra terms with their weights, e.g. `[{"type": "robust_targets", "weight": 1.0},
         {"type": "embedding_push", "weight": 0.1}, {"type": "attention_pull", "weight": 1.0,
-        "layer": 5}]`. Names must be unique.
-    head : `str`, optional (default = `None`)
-        `"bert_pooler"`, `"roberta"` or `"mean_pool"`; chosen from the encoder type when None
-        (BERT → bert_pooler, XLM-R/RoBERTa → roberta; see `ClassificationHead`).
-    sequence_dropout : `bool`, optional (default = `True`)
-        The release's extra dropout on the sequence output before the `"roberta"` head.
+        "layer": 5}]`. Names must be unique. Each term's `request()` says what it needs from the
+        encoder; the model merges those requests.
     attention_capture : `str`, optional (default = `"one_layer"`)
         How Attention-Pull's layer is read: `"one_layer"` asks only that layer for its attention
         probabilities (the fast path), `"all_layers"` runs HF's `output_attentions=True` and keeps
@@ -76,9 +93,11 @@ class EaprClassifier(Model):
         self,
         vocab: Vocabulary,
         text_field_embedder: TextFieldEmbedder,
+        seq2vec_encoder: Lazy[Seq2VecEncoder],
+        feedforward: Optional[Lazy[FeedForward]] = None,
+        dropout: float = 0.0,
+        sequence_dropout: float = 0.0,
         loss_terms: Optional[List[PairLoss]] = None,
-        head: Optional[str] = None,
-        sequence_dropout: bool = True,
         attention_capture: str = "one_layer",
         label_namespace: str = "labels",
         initializer: Optional[InitializerApplicator] = None,
@@ -86,8 +105,7 @@ class EaprClassifier(Model):
     ) -> None:
         super().__init__(vocab, **kwargs)
         self._text_field_embedder = text_field_embedder
-        self._transformer_embedder = self._find_transformer_embedder(text_field_embedder)
-        self._transformer = self._transformer_embedder.transformer_model
+        self._transformer = self._find_transformer_embedder(text_field_embedder).transformer_model
         config = self._transformer.config
         self._label_namespace = label_namespace
         self._num_labels = vocab.get_vocab_size(namespace=label_namespace)
@@ -96,24 +114,37 @@ class EaprClassifier(Model):
                 f"eapr_classifier: the vocabulary namespace {label_namespace!r} has "
                 f"{self._num_labels} label(s); check the reader's labels and `label_namespace`"
             )
-        self._head = ClassificationHead(self._transformer, self._num_labels, head, sequence_dropout)
+        for name, value in (("dropout", dropout), ("sequence_dropout", sequence_dropout)):
+            if not 0.0 <= value < 1.0:
+                raise ConfigurationError(f"eapr_classifier: `{name}` must be in [0, 1), got {value}")
+
+        # The head, composed from config (see the class docstring).
+        if getattr(self._transformer, "pooler", None) is not None:
+            self._transformer.pooler = None
+        dims = dict(embedding_dim=config.hidden_size, input_dim=config.hidden_size,
+                    hidden_dims=config.hidden_size, pretrained_model=config.name_or_path)
+        self._sequence_dropout = torch.nn.Dropout(sequence_dropout) if sequence_dropout else None
+        self._seq2vec_encoder = seq2vec_encoder.construct(**dims)
+        self._dropout = torch.nn.Dropout(dropout) if dropout else None
+        self._feedforward = None
+        output_dim = self._seq2vec_encoder.get_output_dim()
+        if feedforward is not None:
+            self._feedforward = feedforward.construct(**{**dims, "input_dim": output_dim})
+            output_dim = self._feedforward.get_output_dim()
+        self._classification_layer = torch.nn.Linear(output_dim, self._num_labels)
 
         self._loss_terms = torch.nn.ModuleList(loss_terms or [])
         names = [term.name for term in self._loss_terms]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"eapr_classifier: `loss_terms` repeats a term: {names}")
-        layers = {term.attention_layer for term in self._loss_terms} - {None}
-        if len(layers) > 1:
-            raise ConfigurationError(f"eapr_classifier: terms read different layers {layers}")
-        self._attention_layer = layers.pop() if layers else None
-        if self._attention_layer is not None and self._attention_layer >= config.num_hidden_layers:
+        self._request = reduce(StreamRequest.merge, (t.request() for t in self._loss_terms), StreamRequest())
+        layer = self._request.attention_layer
+        if layer is not None and layer >= config.num_hidden_layers:
             raise ConfigurationError(
-                f"attention_pull: `layer` = {self._attention_layer} is beyond the encoder "
-                f"{config.name_or_path!r}, which has {config.num_hidden_layers} layers "
-                f"(valid: 0..{config.num_hidden_layers - 1}); set `loss_terms[].layer`"
+                f"attention_pull: `layer` = {layer} is beyond the encoder {config.name_or_path!r}, "
+                f"which has {config.num_hidden_layers} layers (valid: 0..{config.num_hidden_layers - 1}); "
+                "set `loss_terms[].layer` (EAPR_LAYER in training_configs/)"
             )
-        lengths = {term.pad_to_length for term in self._loss_terms} - {None}
-        self._pad_to_length = max(lengths) if lengths else None
         if attention_capture not in ("one_layer", "all_layers"):
             raise ConfigurationError(
                 f"eapr_classifier: `attention_capture` must be 'one_layer' or 'all_layers', "
@@ -168,19 +199,24 @@ class EaprClassifier(Model):
                 padded[indexer][key] = torch.nn.functional.pad(tensor, (0, extra), value=value)
         return padded
 
-    def _run_stream(self, tokens: TextFieldTensors, with_activations: bool) -> StreamOutput:
-        if with_activations and self._pad_to_length is not None:
-            tokens = self._pad(tokens, self._pad_to_length)
+    def _classify(self, sequence_output: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+        if self._sequence_dropout is not None:
+            sequence_output = self._sequence_dropout(sequence_output)
+        pooled = self._seq2vec_encoder(sequence_output, mask=mask)
+        if self._dropout is not None:
+            pooled = self._dropout(pooled)
+        if self._feedforward is not None:
+            pooled = self._feedforward(pooled)
+        return self._classification_layer(pooled)
+
+    def _run_stream(self, tokens: TextFieldTensors, request: StreamRequest) -> StreamOutput:
+        if request.pad_to_length is not None:
+            tokens = self._pad(tokens, request.pad_to_length)
         mask = util.get_text_field_mask(tokens)
-        with capture_activations(
-            self._transformer,
-            embeddings=with_activations,
-            attention_layer=self._attention_layer if with_activations else None,
-            all_layer_attentions=self._all_layer_attentions,
-        ) as captured:
+        with capture_activations(self._transformer, request, self._all_layer_attentions) as captured:
             sequence_output = self._text_field_embedder(tokens)
         return StreamOutput(
-            logits=self._head(sequence_output, mask),
+            logits=self._classify(sequence_output, mask),
             embeddings=captured.embeddings,
             mask=mask,
             attention=captured.attention,
@@ -206,12 +242,13 @@ class EaprClassifier(Model):
             Per-instance metadata (language, example id, texts), passed through.
         """
         pair_terms = perturbed_tokens is not None and label is not None and len(self._loss_terms) > 0
+        request = self._request if pair_terms else StreamRequest()
         perturbed: Optional[StreamOutput] = None
         original: Optional[StreamOutput] = None
         if perturbed_tokens is not None:
-            perturbed = self._run_stream(perturbed_tokens, with_activations=pair_terms)
+            perturbed = self._run_stream(perturbed_tokens, request)
         if perturbed is None or len(self._loss_terms) > 0:
-            original = self._run_stream(tokens, with_activations=pair_terms)
+            original = self._run_stream(tokens, request)
         shown = original if original is not None else perturbed
         output: Dict[str, Any] = {
             "logits": shown.logits,

@@ -1,1 +1,2 @@
-from eapr_plugin.training.batch_seeds import BatchSeeds
+from eapr_plugin.training.callbacks import BatchSeeds
+from eapr_plugin.training.metrics import LanguageAccuracy

@@ -5,7 +5,9 @@ import numpy
 import pytest
 import torch
 
-from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, RobustTargets, StreamOutput
+from allennlp.common.checks import ConfigurationError
+
+from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, RobustTargets, StreamOutput, StreamRequest
 
 
 def test_terms_are_registered():
@@ -18,7 +20,7 @@ def test_default_weights_are_the_papers():
     assert RobustTargets().weight == 1.0
     assert EmbeddingPush().weight == 0.1
     pull = AttentionPull()
-    assert (pull.weight, pull.attention_layer, pull.mode, pull.max_length) == (1.0, 5, "exact", 128)
+    assert (pull.weight, pull.layer, pull.mode, pull.max_length) == (1.0, 5, "exact", 128)
 
 
 def test_robust_targets_is_cross_entropy_on_the_original_stream():
@@ -115,12 +117,23 @@ def test_attention_pull_masked_compares_only_positions_real_in_both_streams():
 
 
 def test_attention_pull_validates_settings():
-    from allennlp.common.checks import ConfigurationError
-
     with pytest.raises(ConfigurationError, match="mode"):
         AttentionPull(mode="kl")
     with pytest.raises(ConfigurationError, match="layer"):
         AttentionPull(layer=-1)
+    with pytest.raises(ConfigurationError, match="max_length"):
+        AttentionPull(max_length=0)
+
+
+def test_each_term_requests_what_it_reads_and_requests_merge():
+    assert RobustTargets().request() == StreamRequest()
+    assert EmbeddingPush().request() == StreamRequest(embeddings=True)
+    assert AttentionPull(layer=3, max_length=64).request() == StreamRequest(attention_layer=3, pad_to_length=64)
+    assert AttentionPull(layer=3, mode="masked").request() == StreamRequest(attention_layer=3)
+    merged = StreamRequest(embeddings=True).merge(AttentionPull(layer=3, max_length=64).request())
+    assert merged == StreamRequest(embeddings=True, attention_layer=3, pad_to_length=64)
+    with pytest.raises(ConfigurationError, match="different `attention_layer` \\(3 and 4\\)"):
+        AttentionPull(layer=3).request().merge(AttentionPull(layer=4).request())
 
 
 @pytest.mark.parametrize(

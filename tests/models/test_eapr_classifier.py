@@ -2,56 +2,38 @@
 EaprClassifier: every term's value pinned against an independent computation on the HF encoder,
 gradients from every term, the RS-DA / inference equivalences, and AllenNLP's train/save/load.
 """
-import copy
-import json
-
 import pytest
 import torch
-from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
-from allennlp.data import Batch, Vocabulary
-from allennlp.models import Model
+from allennlp.data import Batch
 
-from eapr_plugin.dataset_readers import XnliReader
-from eapr_plugin.perturbers import SynonymPerturber
+from scripts.recipe import build_model, build_reader, recipe_params
+from tests.support.cli import REPO
+from tests.support.tasks import tiny_ext_vars
 
 ENCODERS = ["tiny-bert", "tiny-xlmr"]
-TERMS = [
-    {"type": "robust_targets", "weight": 1.0},
-    {"type": "embedding_push", "weight": 0.1},
-    {"type": "attention_pull", "weight": 1.0, "layer": 5, "max_length": 32},
-]
+HEADS = ["bert_pooler", "roberta", "mean_pool"]
+LENGTH = 32  # EAPR_MAX_LENGTH of tiny_ext_vars: exact-mode Attention-Pull pads both streams to it
 
 
-def build(encoder_dir, loss_terms=TERMS, **model_kwargs):
-    vocab = Vocabulary()
-    vocab.add_tokens_to_namespace(["entailment", "neutral", "contradiction"], "labels")
-    params = Params({
-        "type": "eapr_classifier",
-        "text_field_embedder": {
-            "token_embedders": {"tokens": {"type": "pretrained_transformer", "model_name": encoder_dir}}
-        },
-        "loss_terms": copy.deepcopy(loss_terms),
-        **model_kwargs,
-    })
-    return Model.from_params(vocab=vocab, params=params)
+def params_for(encoder_dir, nli_files, synonym_table, method="eapr", **settings):
+    """The recipe (training_configs/) on a tiny encoder, one perturbed copy per example."""
+    ext = tiny_ext_vars(encoder_dir, nli_files["en"], nli_files["en"], synonym_table,
+                        EAPR_TASK="xnli", EAPR_METHOD=method, EAPR_NUM_PERTURBATIONS="1", **settings)
+    return recipe_params(**ext)
 
 
-def batch_for(encoder_dir, synonym_table, nli_files, count=4, perturb=True):
-    reader = XnliReader(
-        tokenizer=_tokenizer(encoder_dir),
-        perturber=SynonymPerturber(synonym_table) if perturb else None,
-        num_perturbations=1,
-    )
-    instances = list(reader.read(nli_files["en"]))[:count]
-    return instances
+def build(encoder_dir, nli_files, synonym_table, method="eapr", model_overrides=None, **settings):
+    params = params_for(encoder_dir, nli_files, synonym_table, method, **settings)
+    for key, value in (model_overrides or {}).items():
+        params["model"][key] = value
+    return build_model(params)
 
 
-def _tokenizer(encoder_dir):
-    from allennlp.data.tokenizers import PretrainedTransformerTokenizer
-
-    return PretrainedTransformerTokenizer(encoder_dir, max_length=32)
+def batch_for(encoder_dir, synonym_table, nli_files, count=4, **settings):
+    reader = build_reader(params_for(encoder_dir, nli_files, synonym_table, **settings))
+    return list(reader.read(nli_files["en"]))[:count]
 
 
 def tensors(model, instances):
@@ -82,34 +64,37 @@ def independent_stream(model, field, length):
     return out, padded["mask"]
 
 
-def independent_logits(model, out, mask=None):
-    head = model._head
-    if head.kind == "bert_pooler":
-        pooled = torch.tanh(
-            out.last_hidden_state[:, 0] @ model._transformer.pooler.dense.weight.T
-            + model._transformer.pooler.dense.bias
-        )
-        return pooled @ head.classifier.weight.T + head.classifier.bias
-    if head.kind == "mean_pool":
+def independent_logits(model, out, mask, head):
+    """Each release head by hand from the HF outputs and the model's weights (eval mode: no dropout)."""
+    linear = model._classification_layer
+    last = out.last_hidden_state
+    if head == "bert_pooler":
+        dense = model._seq2vec_encoder.pooler.dense
+        pooled = torch.tanh(last[:, 0] @ dense.weight.T + dense.bias)
+    elif head == "mean_pool":
         m = mask.float().unsqueeze(-1)
-        pooled = (out.last_hidden_state * m).sum(1) / m.sum(1)
-        return pooled @ head.classifier.weight.T + head.classifier.bias
-    first = out.last_hidden_state[:, 0]
-    dense = torch.tanh(first @ head.roberta_head.dense.weight.T + head.roberta_head.dense.bias)
-    return dense @ head.roberta_head.out_proj.weight.T + head.roberta_head.out_proj.bias
+        pooled = (last * m).sum(1) / m.sum(1)
+    else:  # RobertaClassificationHead: first token -> dense -> tanh -> out_proj
+        dense = model._feedforward._linear_layers[0]
+        pooled = torch.tanh(last[:, 0] @ dense.weight.T + dense.bias)
+    return pooled @ linear.weight.T + linear.bias
 
 
-@pytest.mark.parametrize("encoder, head", [("tiny-bert", None), ("tiny-xlmr", None), ("tiny-bert", "mean_pool")])
-def test_every_term_matches_an_independent_computation(encoder, head, tiny_encoders, synonym_table, nli_files):
-    model = build(tiny_encoders[encoder], **({"head": head} if head else {})).eval()  # eval: no dropout, so the values are exact
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_head_and_term_matches_an_independent_computation(encoder, head, tiny_encoders, synonym_table,
+                                                                 nli_files):
+    """The same-outputs test of the config-composed heads: logits and every loss term equal the
+    release's computation on the same weights and inputs, for each head and encoder type."""
+    model = build(tiny_encoders[encoder], nli_files, synonym_table, EAPR_HEAD=head).eval()
     instances = batch_for(tiny_encoders[encoder], synonym_table, nli_files)
     batch = tensors(model, instances)
     # the fixture perturbs at least one example, so the two streams differ
     assert [i["metadata"]["text_a"] for i in instances] != [i["metadata"]["perturbed_a"] for i in instances]
     with torch.no_grad():
         output = model(**batch)
-        original, original_mask = independent_stream(model, batch["tokens"], 32)
-        perturbed, perturbed_mask = independent_stream(model, batch["perturbed_tokens"], 32)
+        original, original_mask = independent_stream(model, batch["tokens"], LENGTH)
+        perturbed, perturbed_mask = independent_stream(model, batch["perturbed_tokens"], LENGTH)
         label = batch["label"]
 
         def ce(logits):
@@ -120,17 +105,19 @@ def test_every_term_matches_an_independent_computation(encoder, head, tiny_encod
             return (embeddings * m).sum(1) / m.sum(1)
 
         expected = {
-            "task_loss": ce(independent_logits(model, perturbed, perturbed_mask)),
-            "robust_targets_loss": ce(independent_logits(model, original, original_mask)),
+            "task_loss": ce(independent_logits(model, perturbed, perturbed_mask, head)),
+            "robust_targets_loss": ce(independent_logits(model, original, original_mask, head)),
             "embedding_push_loss": -((mean(original.hidden_states[0], original_mask)
                                       - mean(perturbed.hidden_states[0], perturbed_mask)) ** 2).mean(),
             "attention_pull_loss": ((original.attentions[5] - perturbed.attentions[5]) ** 2).mean(),
         }
+        logits = independent_logits(model, *independent_stream(model, batch["tokens"], batch["tokens"]["tokens"]["token_ids"].size(1)), head)
+        assert torch.allclose(model(tokens=batch["tokens"])["logits"], logits, atol=1e-5)
     for key, value in expected.items():
         assert output[key].dim() == 0
         assert output[key].item() == pytest.approx(value.item(), rel=1e-4, abs=1e-7), key
-    total = expected["task_loss"] + expected["robust_targets_loss"] \
-        + 0.1 * expected["embedding_push_loss"] + 1.0 * expected["attention_pull_loss"]
+    weights = {f"{term.name}_loss": term.weight for term in model._loss_terms}  # the recipe's (test_recipes pins them)
+    total = expected["task_loss"] + sum(weights[key] * expected[key] for key in weights)
     assert output["loss"].item() == pytest.approx(total.item(), rel=1e-5)
     metrics = model.get_metrics()
     for key in expected:
@@ -143,7 +130,7 @@ def test_one_layer_capture_equals_all_layer_attentions(encoder, tiny_encoders, s
     values = {}
     for capture in ("one_layer", "all_layers"):
         torch.manual_seed(0)
-        model = build(tiny_encoders[encoder], attention_capture=capture)
+        model = build(tiny_encoders[encoder], nli_files, synonym_table, model_overrides={"attention_capture": capture})
         model.eval()
         with torch.no_grad():
             values[capture] = model(**tensors(model, instances))["attention_pull_loss"].item()
@@ -152,21 +139,21 @@ def test_one_layer_capture_equals_all_layer_attentions(encoder, tiny_encoders, s
 
 
 def test_masked_mode_runs_on_dynamic_padding(tiny_encoders, synonym_table, nli_files):
-    terms = [{"type": "attention_pull", "mode": "masked", "layer": 5}]
-    model = build(tiny_encoders["tiny-bert"], loss_terms=terms).eval()
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_AP_MODE="masked").eval()
     instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files)
     batch = tensors(model, instances)
     with torch.no_grad():
         value = model(**batch)["attention_pull_loss"]
         original, om = independent_stream(model, batch["tokens"], batch["tokens"]["tokens"]["token_ids"].size(1))
         perturbed, pm = independent_stream(model, batch["perturbed_tokens"], batch["perturbed_tokens"]["tokens"]["token_ids"].size(1))
-    expected = model._loss_terms[0](original.attentions[5], perturbed.attentions[5], om, pm)
+    pull = next(term for term in model._loss_terms if term.name == "attention_pull")
+    expected = pull(original.attentions[5], perturbed.attentions[5], om, pm)
     assert value.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 @pytest.mark.parametrize("name", ["task", "robust_targets", "embedding_push", "attention_pull"])
 def test_gradients_reach_the_encoder_from_every_term(name, tiny_encoders, synonym_table, nli_files):
-    model = build(tiny_encoders["tiny-bert"])
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table)
     model.train()
     instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files)
     output = model(**tensors(model, instances))
@@ -184,11 +171,9 @@ def test_gradients_reach_the_encoder_from_every_term(name, tiny_encoders, synony
 
 def test_zero_weights_and_no_robust_targets_is_rsda(tiny_encoders, synonym_table, nli_files):
     instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files)
-    zero = build(tiny_encoders["tiny-bert"], loss_terms=[
-        {"type": "embedding_push", "weight": 0.0},
-        {"type": "attention_pull", "weight": 0.0, "layer": 5, "max_length": 32},
-    ]).eval()
-    rsda = build(tiny_encoders["tiny-bert"], loss_terms=[]).eval()
+    zero = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="eapr_no_rt",
+                 EAPR_ALPHA="0", EAPR_BETA="0").eval()
+    rsda = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="rsda").eval()
     rsda.load_state_dict(zero.state_dict())
     with torch.no_grad():
         zero_out = zero(**tensors(zero, instances))
@@ -203,7 +188,7 @@ def test_zero_weights_and_no_robust_targets_is_rsda(tiny_encoders, synonym_table
 
 
 def test_inference_ignores_the_perturbation(tiny_encoders, synonym_table, nli_files):
-    model = build(tiny_encoders["tiny-xlmr"]).eval()
+    model = build(tiny_encoders["tiny-xlmr"], nli_files, synonym_table).eval()
     instances = batch_for(tiny_encoders["tiny-xlmr"], synonym_table, nli_files)
     batch = tensors(model, instances)
     with torch.no_grad():
@@ -213,34 +198,41 @@ def test_inference_ignores_the_perturbation(tiny_encoders, synonym_table, nli_fi
     assert set(plain) == {"logits", "probs"}
 
 
-def test_layer_beyond_the_encoder_is_a_clear_error(tiny_encoders):
-    with pytest.raises(ConfigurationError, match=r"`layer` = 6 is beyond .* 6 layers"):
-        build(tiny_encoders["tiny-bert"], loss_terms=[{"type": "attention_pull", "layer": 6}])
+def test_layer_beyond_the_encoder_is_a_clear_error(tiny_encoders, nli_files, synonym_table):
+    with pytest.raises(ConfigurationError, match=r"`layer` = 6 is beyond .* 6 layers.*EAPR_LAYER"):
+        build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_LAYER="6")
 
 
 def test_exact_mode_rejects_inputs_longer_than_max_length(tiny_encoders, synonym_table, nli_files):
-    model = build(tiny_encoders["tiny-bert"], loss_terms=[{"type": "attention_pull", "layer": 5, "max_length": 8}])
+    params = params_for(tiny_encoders["tiny-bert"], nli_files, synonym_table)
+    params["model"]["loss_terms"][2]["max_length"] = 8  # the tokenizer still truncates at 32
+    model = build_model(params)
     instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files)
     with pytest.raises(ConfigurationError, match="max_length"):
         model(**tensors(model, instances))
 
 
-def test_head_is_chosen_by_encoder_type(tiny_encoders):
-    assert build(tiny_encoders["tiny-bert"])._head.kind == "bert_pooler"
-    xlmr = build(tiny_encoders["tiny-xlmr"])
-    assert xlmr._head.kind == "roberta"
-    assert xlmr._transformer.pooler is None  # unused pooler removed (no DDP unused parameters)
-    assert build(tiny_encoders["tiny-bert"], head="roberta")._head.kind == "roberta"
-    mean = build(tiny_encoders["tiny-bert"], head="mean_pool")
-    assert mean._head.kind == "mean_pool" and mean._transformer.pooler is None
-    with pytest.raises(ConfigurationError, match="unknown `head`"):
-        build(tiny_encoders["tiny-bert"], head="mlp")
+def test_recipe_chooses_the_head_by_encoder_and_removes_the_unused_pooler(tiny_encoders, nli_files, synonym_table):
+    from allennlp.modules.seq2vec_encoders import BagOfEmbeddingsEncoder, BertPooler, ClsPooler
+
+    bert = build(tiny_encoders["tiny-bert"], nli_files, synonym_table)  # "tiny-bert": the BERT pooler head
+    assert isinstance(bert._seq2vec_encoder, BertPooler) and bert._feedforward is None
+    xlmr = build(tiny_encoders["tiny-xlmr"], nli_files, synonym_table)  # "...xlmr": the RoBERTa head
+    assert isinstance(xlmr._seq2vec_encoder, ClsPooler) and xlmr._feedforward is not None
+    assert xlmr._sequence_dropout.p == xlmr._dropout.p == 0.1  # the release's double dropout
+    mean = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_HEAD="mean_pool")
+    assert isinstance(mean._seq2vec_encoder, BagOfEmbeddingsEncoder)
+    for model in (bert, xlmr, mean):
+        assert model._transformer.pooler is None  # no parameter left unused (DDP)
+        assert model._classification_layer.in_features == model._transformer.config.hidden_size
+    with pytest.raises(RuntimeError, match="EAPR_HEAD=mlp is not a head"):
+        params_for(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_HEAD="mlp")
 
 
 def test_non_finite_term_stops_with_its_name(tiny_encoders, synonym_table, nli_files, monkeypatch):
     from eapr_plugin.losses import EmbeddingPush
 
-    model = build(tiny_encoders["tiny-bert"])
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table)
     instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files)
     model(**tensors(model, instances))  # one finite training batch
     monkeypatch.setattr(EmbeddingPush, "forward", lambda self, *args: torch.tensor(float("-inf")))
@@ -248,35 +240,14 @@ def test_non_finite_term_stops_with_its_name(tiny_encoders, synonym_table, nli_f
         model(**tensors(model, instances))
 
 
-CONFIG = """
-local encoder = "{encoder}";
-local tokenizer = {{type: "pretrained_transformer", model_name: encoder, max_length: 32}};
-{{
-  dataset_reader: {{type: "xnli", tokenizer: tokenizer,
-                   perturber: {{type: "synonym", table: "{synonyms}"}}, num_perturbations: 1}},
-  validation_dataset_reader: {{type: "xnli", tokenizer: tokenizer}},
-  train_data_path: "{train}",
-  validation_data_path: "{dev}",
-  model: {{type: "eapr_classifier",
-    text_field_embedder: {{token_embedders: {{tokens: {{type: "pretrained_transformer", model_name: encoder}}}}}},
-    loss_terms: {terms}}},
-  data_loader: {{batch_size: 8}},
-  trainer: {{num_epochs: 2, optimizer: {{type: "huggingface_adamw", lr: 1e-3}}, cuda_device: -1}},
-}}
-"""
+class TestEaprClassifierTrainSaveLoad(ModelTestCase):
+    """AllenNLP's own train / save / load / predict checks on the recipe (tests/fixtures/experiment.jsonnet)."""
 
-
-@pytest.mark.parametrize("encoder", ENCODERS)
-def test_train_save_and_load(encoder, tiny_encoders, synonym_table, nli_files, tmp_path):
-    config = tmp_path / "config.jsonnet"
-    config.write_text(CONFIG.format(
-        encoder=tiny_encoders[encoder], synonyms=synonym_table, train=nli_files["en"],
-        dev=nli_files["de"], terms=json.dumps(TERMS),
-    ))
-    case = ModelTestCase()
-    case.setup_method()
-    try:
-        case.set_up_model(str(config), nli_files["en"])
-        case.ensure_model_can_train_save_and_load(str(config), tolerance=1e-4)
-    finally:
-        case.teardown_method()
+    @pytest.mark.parametrize("encoder", ENCODERS)
+    def test_train_save_and_load(self, encoder, tiny_encoders, synonym_table, nli_files, monkeypatch):
+        for name, value in tiny_ext_vars(tiny_encoders[encoder], nli_files["en"], nli_files["de"],
+                                         synonym_table, EAPR_NUM_PERTURBATIONS="1").items():
+            monkeypatch.setenv(name, value)
+        config = REPO / "tests" / "fixtures" / "experiment.jsonnet"
+        self.set_up_model(str(config), nli_files["en"])
+        self.ensure_model_can_train_save_and_load(str(config), tolerance=1e-4)

@@ -10,10 +10,11 @@ from allennlp.commands.train import TrainModel
 from allennlp.common import Params
 from allennlp.common.util import prepare_environment
 
-from eapr_plugin.config_env import EXT_VARS
-from eapr_plugin.testing.fixtures import tiny_ext_vars
+from eapr_plugin.common.config_env import EXT_VARS
+from tests.support.cli import REPO
+from tests.support.tasks import tiny_ext_vars
 
-CONFIGS = Path(__file__).resolve().parents[1] / "training_configs"
+CONFIGS = REPO / "training_configs"
 CONFIG_FILES = sorted(p.name for p in CONFIGS.glob("*.jsonnet"))
 TASK_OF = {"xnli": "xnli", "pawsx": "pawsx", "experiment": "xnli"}
 

@@ -2,16 +2,19 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.distributed as dist
-from allennlp.nn.util import is_distributed
+from allennlp.nn.util import distributed_device, is_distributed
 from allennlp.training.metrics.metric import Metric
 
 
+@Metric.register("eapr_language_accuracy")
 class LanguageAccuracy(Metric):
     """
     Accuracy per language tag (`accuracy_{lang}`), reduced across distributed workers even when
     they have seen different languages: the workers first agree on the union of language tags
     (an all-gather of the tag lists), then sum `[correct, total]` for every tag in the same order,
     so every worker makes the same collective calls and none waits forever.
+
+    Registered as a `Metric` with name "eapr_language_accuracy".
     """
 
     def __init__(self) -> None:
@@ -32,10 +35,8 @@ class LanguageAccuracy(Metric):
             gathered: List[List[str]] = [[] for _ in range(dist.get_world_size())]
             dist.all_gather_object(gathered, languages)
             languages = sorted(set().union(*map(set, gathered)))
-            device = torch.device("cuda", torch.cuda.current_device()) \
-                if dist.get_backend() == "nccl" else torch.device("cpu")
             totals = torch.tensor([counts.get(l, [0, 0]) for l in languages] or [[0, 0]],
-                                  dtype=torch.float64, device=device)
+                                  dtype=torch.float64, device=distributed_device())
             dist.all_reduce(totals, op=dist.ReduceOp.SUM)
             counts = {l: totals[i].tolist() for i, l in enumerate(languages)}
         if reset:

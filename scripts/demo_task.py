@@ -23,6 +23,8 @@ import os
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
+from eapr_plugin.dataset_readers.sib200 import SIB200_HEADER
+
 LANGUAGES = {"en": "english", "it": "italian", "ja": "japanese", "ko": "korean",
              "uk": "ukrainian", "zh": "chinese"}
 TOPICS = ("ai", "emotion", "food", "history", "literature", "money", "movies", "politics",
@@ -88,7 +90,7 @@ def write_split(splits: Dict[str, Dict[str, List[Example]]], out_dir: str) -> Di
             path = Path(out_dir) / language / f"{split}.tsv"
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", encoding="utf-8") as handle:
-                handle.write("index_id\tcategory\ttext\n")
+                handle.write(SIB200_HEADER + "\n")
                 for index_id, topic, text in examples:
                     handle.write(f"{index_id}\t{topic}\t{text}\n")
             paths.setdefault(language, {})[split] = str(path)

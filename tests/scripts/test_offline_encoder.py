@@ -8,7 +8,7 @@ import numpy
 import pytest
 import torch
 
-from eapr_plugin.offline_encoder import (
+from scripts.offline_encoder import (
     build_offline_encoder, dequantize_q4, read_e5_file, same_tokenization, self_check,
 )
 

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from eapr_plugin.testing.tiny_encoders import CORPUS
-
-NLI_LABELS = ("entailment", "neutral", "contradiction")
+from eapr_plugin.dataset_readers.sib200 import SIB200_HEADER, SIB200_LABELS
+from eapr_plugin.dataset_readers.xnli import XNLI_LABELS
+from tests.support.tiny_encoders import CORPUS
 
 #: a synonym table over words of the English corpus: some with neighbours, one with an empty list.
 SYNONYMS = {
@@ -35,7 +35,7 @@ def corpus_by_language() -> Dict[str, List[str]]:
 
 
 def write_pair_task(
-    directory: str, split: str = "dev", labels: Sequence[str] = NLI_LABELS
+    directory: str, split: str = "dev", labels: Sequence[str] = XNLI_LABELS
 ) -> Dict[str, str]:
     """Write `{split}-{lang}.tsv` (XTREME pair layout) for every corpus language; `{lang: path}`."""
     root = Path(directory)
@@ -57,7 +57,6 @@ def write_synonym_table(path: str) -> str:
     return str(path)
 
 
-TOPICS = ("science/technology", "travel", "politics", "sports", "health", "entertainment", "geography")
 SIB_LANGUAGES = {"en": "eng_Latn", "de": "deu_Latn", "fr": "fra_Latn", "zh": "zho_Hans"}
 
 
@@ -70,9 +69,9 @@ def write_topic_task(directory: str, split: str = "test") -> Dict[str, str]:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{split}.tsv"
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write("index_id\tcategory\ttext\n")
+            handle.write(SIB200_HEADER + "\n")
             for index, sentence in enumerate(by_language[short]):
-                handle.write(f"{index}\t{TOPICS[index % len(TOPICS)]}\t{sentence}\n")
+                handle.write(f"{index}\t{SIB200_LABELS[index % len(SIB200_LABELS)]}\t{sentence}\n")
         paths[folder_name] = str(path)
     return paths
 

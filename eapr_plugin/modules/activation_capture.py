@@ -14,6 +14,8 @@ from typing import Iterator, Optional
 import torch
 from allennlp.common.checks import ConfigurationError
 
+from eapr_plugin.losses.pair_loss import StreamRequest
+
 # Position of `output_attentions` in `BertLayer.forward` / `XLMRobertaLayer.forward`
 # (hidden_states, attention_mask, head_mask, encoder_hidden_states, encoder_attention_mask,
 # past_key_value, output_attentions); HF's encoder passes it positionally.
@@ -50,20 +52,19 @@ def _request_attention(module, args, kwargs):
 
 @contextmanager
 def capture_activations(
-    transformer: torch.nn.Module,
-    embeddings: bool = False,
-    attention_layer: Optional[int] = None,
-    all_layer_attentions: bool = False,
+    transformer: torch.nn.Module, request: StreamRequest, all_layer_attentions: bool = False
 ) -> Iterator[Captured]:
     """
-    Within the block, forward passes of `transformer` store the embedding-layer output and/or the
-    attention probabilities of `attention_layer` into the yielded `Captured`.
+    Within the block, forward passes of `transformer` store what `request` asks for (the
+    embedding-layer output and/or the attention probabilities of `request.attention_layer`) into
+    the yielded `Captured`.
 
     `all_layer_attentions=True` instead asks the whole encoder for every layer's attention map
     (HF's `output_attentions=True`) and keeps layer `attention_layer`: the slower reference path,
     kept for benchmarking and tests.
     """
     captured = Captured()
+    attention_layer = request.attention_layer
     handles = []
     saved_flag = transformer.config.output_attentions
 
@@ -76,7 +77,7 @@ def capture_activations(
     def keep_attention_from_encoder(module, inputs, output):
         captured.attention = output.attentions[attention_layer]
 
-    if embeddings:
+    if request.embeddings:
         handles.append(transformer.embeddings.register_forward_hook(keep_embeddings))
     if attention_layer is not None:
         if all_layer_attentions:

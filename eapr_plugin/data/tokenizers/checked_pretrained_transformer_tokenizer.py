@@ -1,7 +1,6 @@
-import os
-
 from allennlp.common.checks import ConfigurationError
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Tokenizer
+from transformers.utils import is_offline_mode
 
 
 @Tokenizer.register("eapr_pretrained_transformer")
@@ -18,11 +17,11 @@ class CheckedPretrainedTransformerTokenizer(PretrainedTransformerTokenizer):
         try:
             super().__init__(model_name, *args, **kwargs)
         except OSError as error:
-            offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+            hub = "is disabled (HF_HUB_OFFLINE=1)" if is_offline_mode() else "cannot be reached"
             raise ConfigurationError(
                 f"cannot load the encoder/tokenizer {model_name!r} (setting `model_name`; "
                 f"EAPR_ENCODER in training_configs/): it is not a local folder, not in the Hugging "
-                f"Face cache, and the Hub {'is disabled (HF_HUB_OFFLINE=1)' if offline else 'cannot be reached'}. "
-                "Give a local model folder (an offline one: python -m eapr_plugin.offline_encoder DIR), "
-                f"fix the name, or go online. ({type(error).__name__}: {str(error).splitlines()[0]})"
+                f"Face cache, and the Hub {hub}. Give a local model folder (an offline one: "
+                "python scripts/offline_encoder.py DIR), fix the name, or go online. "
+                f"({type(error).__name__}: {str(error).splitlines()[0]})"
             ) from error

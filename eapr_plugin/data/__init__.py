@@ -1,0 +1,1 @@
+from eapr_plugin.data.tokenizers import CheckedPretrainedTransformerTokenizer

@@ -1,0 +1,3 @@
+from eapr_plugin.data.tokenizers.checked_pretrained_transformer_tokenizer import (
+    CheckedPretrainedTransformerTokenizer,
+)

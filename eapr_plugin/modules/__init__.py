@@ -1,0 +1,1 @@
+from eapr_plugin.modules.activation_capture import capture_activations, encoder_layers

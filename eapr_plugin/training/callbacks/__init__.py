@@ -1,0 +1,1 @@
+from eapr_plugin.training.callbacks.batch_seeds import BatchSeeds

@@ -1,0 +1,1 @@
+from eapr_plugin.training.metrics.language_accuracy import LanguageAccuracy
