@@ -6,7 +6,9 @@ submodule of allennlp-models before any plugin loads, so neither can be silenced
 1. torchvision 0.16.2 (the last release that imports beside a CPU torch 2.13, see PINS.md) warns
    that its optional image extension does not load. AllenNLP imports torchvision only for its
    image loader, which no text model uses. A one-line `.pth` file in the venv's site-packages
-   installs a warnings filter for exactly that message, attributed to `torchvision.io.image`.
+   installs a warnings filter for exactly that message, attributed to `torchvision.io.image`. The
+   same line filters the `torch.cuda.amp.autocast(args...)` FutureWarning that AllenNLP 2.10's
+   trainer triggers on today's torch at its first training and validation batch.
 2. allennlp-models' NarrativeQA metric module runs `nltk.download("punkt")` at import unless
    `nltk.data.find("tokenizers/punkt")` succeeds; offline that download prints
    `[nltk_data] Error loading punkt ...` on every command. NLTK's data cannot be fetched from a
@@ -24,7 +26,9 @@ from pathlib import Path
 PTH_NAME = "eapr_quiet_startup.pth"
 PTH_LINE = (
     "import warnings; warnings.filterwarnings('ignore', message='Failed to load image Python extension', "
-    "category=UserWarning, module='torchvision.io.image')\n"
+    "category=UserWarning, module='torchvision.io.image'); "
+    "warnings.filterwarnings('ignore', message=r'`torch.cuda.amp.autocast\\(args...\\)` is deprecated', "
+    "category=FutureWarning, module='allennlp.training.gradient_descent_trainer')\n"
 )
 PUNKT_NOTE = (
     "Placeholder written by eapr_plugin's scripts/quiet_startup.py: it only stops allennlp-models'\n"

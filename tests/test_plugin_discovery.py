@@ -2,9 +2,12 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
+
+import pytest
 
 from tests.support.cli import REPO
+
+pytestmark = pytest.mark.slow
 
 
 def test_plugin_file_names_the_package():

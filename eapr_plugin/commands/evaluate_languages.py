@@ -6,18 +6,19 @@ import glob
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from allennlp.commands.subcommand import Subcommand
 from allennlp.common import logging as common_logging
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import prepare_environment
-from allennlp.data import Instance
+from allennlp.data import Instance, Vocabulary
 from allennlp.data.data_loaders import SimpleDataLoader
 from allennlp.data.samplers import BucketBatchSampler
 from allennlp.models.archival import load_archive
 from allennlp.training.util import evaluate
 
+from eapr_plugin.commands.archives import check_archive
 from eapr_plugin.common.languages import check_language
 from eapr_plugin.common.reporting import bar_chart, markdown_table, summarize
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
@@ -36,8 +37,15 @@ class EvaluateLanguages(Subcommand):
     `accuracy.png` (a bar chart) into `--output-dir`.
 
     Inputs are data files, globs (`data/xnli/dev-*.tsv`, `sib200/*/test.tsv`), folders (their
-    `*.tsv` / `*.jsonl` files, or `*/{--split}.tsv` for one folder per language), or a Hugging Face
-    path template with `{lang}` (`hf:facebook/xnli:{lang}:test`) together with `--languages`.
+    `*.tsv` / `*.jsonl` files, or `*/{--split}.tsv` for one folder per language), a Hugging Face
+    path template with `{lang}` (`hf:facebook/xnli:{lang}:test`) together with `--languages`, or
+    any of these as `LANG=INPUT` to name the language yourself.
+
+    Nothing is scored that should not be: every evaluated row must carry a gold label (else the
+    command fails and points to `allennlp predict`), every file must have a known language (from
+    its name through the language table, its `{lang}` folder, `LANG=INPUT`, or the reader's
+    `language` setting), a file holding several languages (XNLI-1.0's `xnli.test.tsv`) is scored
+    per language, and an archive that is empty or truncated is reported as such.
 
     Registered as a `Subcommand` with name "evaluate-languages".
     """
@@ -49,7 +57,8 @@ class EvaluateLanguages(Subcommand):
         subparser = parser.add_parser(self.name, description=description, help=description)
         subparser.add_argument("archive_file", type=str, help="path or URL of the model archive")
         subparser.add_argument(
-            "inputs", nargs="+", help="data files, globs, folders, or an hf:...{lang}... template"
+            "inputs", nargs="+",
+            help="data files, globs, folders, an hf:...{lang}... template, or LANG=INPUT for any of them",
         )
         subparser.add_argument("--output-dir", required=True, help="where results are written")
         subparser.add_argument(
@@ -69,38 +78,84 @@ class EvaluateLanguages(Subcommand):
 
 def expand_inputs(
     inputs: Sequence[str], languages: Optional[Sequence[str]] = None, split: str = "test"
-) -> List[str]:
-    """Data paths named by files, globs, folders and `hf:` templates, in a stable order."""
-    paths: List[str] = []
+) -> List[Tuple[str, Optional[str]]]:
+    """`(data path, language named by the user or None)` for files, globs, folders, `hf:`
+    templates and `LANG=INPUT` items, in a stable order."""
+    paths: List[Tuple[str, Optional[str]]] = []
     for item in inputs:
-        if is_hf_path(item):
-            if "{lang}" in item:
-                if not languages:
-                    raise ConfigurationError(f"input {item!r} has {{lang}}: pass --languages")
-                for language in languages:
-                    check_language(language, "--languages")
-                paths.extend(item.replace("{lang}", language) for language in languages)
-            else:
-                paths.append(item)
-        elif os.path.isdir(item):
-            found = sorted(
-                p for p in glob.glob(os.path.join(item, "*")) if p.endswith(DATA_SUFFIXES)
-            ) or sorted(glob.glob(os.path.join(item, "*", f"{split}.tsv")))
-            if not found:
-                raise ConfigurationError(
-                    f"input folder {item!r} holds no *.tsv / *.jsonl files and no */{split}.tsv"
-                )
-            paths.extend(found)
-        elif any(char in item for char in "*?["):
-            found = sorted(glob.glob(item))
-            if not found:
-                raise ConfigurationError(f"input glob {item!r} matches no file")
-            paths.extend(found)
-        elif os.path.exists(item):
-            paths.append(item)
-        else:
-            raise ConfigurationError(f"input {item!r} does not exist")
+        named: Optional[str] = None
+        if "=" in item.split(":")[0] and not os.path.exists(item):
+            named, item = item.split("=", 1)
+            check_language(named, f"LANG=INPUT ({named}={item})")
+        found = _expand_one(item, languages, split)
+        if named is not None and len(found) > 1:
+            raise ConfigurationError(f"input {named}={item} names one language for {len(found)} files")
+        paths.extend((path, named or language) for path, language in found)
     return paths
+
+
+def _expand_one(item: str, languages: Optional[Sequence[str]], split: str) -> List[Tuple[str, Optional[str]]]:
+    if is_hf_path(item):
+        if "{lang}" not in item:
+            return [(item, None)]
+        if not languages:
+            raise ConfigurationError(f"input {item!r} has {{lang}}: pass --languages")
+        return [(item.replace("{lang}", check_language(language, "--languages")), language)
+                for language in languages]
+    if os.path.isdir(item):
+        found = sorted(
+            p for p in glob.glob(os.path.join(item, "*")) if p.endswith(DATA_SUFFIXES)
+        ) or sorted(glob.glob(os.path.join(item, "*", f"{split}.tsv")))
+        if not found:
+            raise ConfigurationError(
+                f"input folder {item!r} holds no *.tsv / *.jsonl files and no */{split}.tsv"
+            )
+        return [(path, None) for path in found]
+    if any(char in item for char in "*?["):
+        found = sorted(glob.glob(item))
+        if not found:
+            raise ConfigurationError(f"input glob {item!r} matches no file")
+        return [(path, None) for path in found]
+    if os.path.exists(item):
+        return [(item, None)]
+    raise ConfigurationError(f"input {item!r} does not exist")
+
+
+def by_language(instances: List[Instance], path: str, named: Optional[str]) -> Dict[str, List[Instance]]:
+    """The instances of one input grouped by language: the user's name for it, else each
+    instance's language tag (from the file name, folder, row or reader setting)."""
+    if named is not None:
+        return {named: instances}
+    groups: Dict[str, List[Instance]] = {}
+    for instance in instances:
+        language = instance["metadata"].metadata.get("language")
+        if language is None:
+            raise ConfigurationError(
+                f"{path}: cannot tell its language (its name ends in no known language code). Name "
+                f"the file like dev-de.tsv, put it in a folder named by its language (deu_Latn/), "
+                f"or pass it as LANG={path} (e.g. de={path})"
+            )
+        groups.setdefault(language, []).append(instance)
+    return groups
+
+
+def check_gold_labels(instances: List[Instance], path: str, vocab: Vocabulary, namespace: str) -> None:
+    """Every instance has a gold label the model knows; else an error naming file and line."""
+    unlabelled = [i for i in instances if "label" not in i.fields]
+    if unlabelled:
+        raise ConfigurationError(
+            f"{path}: {len(unlabelled)} of {len(instances)} rows carry no gold label (first: "
+            f"{unlabelled[0]['metadata'].metadata.get('location')}), so there is no accuracy to report. "
+            f"Evaluate labelled data, or label these rows with `allennlp predict ARCHIVE {path}`"
+        )
+    known = set(vocab.get_token_to_index_vocabulary(namespace))
+    for instance in instances:
+        label = instance["label"].label
+        if label not in known:
+            raise ConfigurationError(
+                f"{instance['metadata'].metadata.get('location')}: gold label {label!r} is not one the "
+                f"model was trained with ({sorted(known)})"
+            )
 
 
 def evaluate_languages(
@@ -116,25 +171,26 @@ def evaluate_languages(
     from tqdm import tqdm
 
     paths = expand_inputs(inputs, languages, split)
+    check_archive(archive_file)
     archive = load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
     prepare_environment(archive.config)
     model = archive.model
     model.eval()
     reader = archive.validation_dataset_reader
     results: Dict[str, Dict[str, Any]] = {}
-    for path in tqdm(paths, desc="languages", disable=common_logging.FILE_FRIENDLY_LOGGING):
-        instances = list(reader.read(path))
-        if not instances:
-            raise ConfigurationError(f"{path}: no instances to evaluate")
-        language = _language_of(instances, path)
-        if language in results:
-            raise ConfigurationError(
-                f"two inputs are language {language!r} ({results[language]['path']} and {path})"
-            )
-        loader = SimpleDataLoader(by_length(instances, batch_size), batch_size, vocab=model.vocab)
-        metrics = evaluate(model, loader, cuda_device=cuda_device)
-        results[language] = {**metrics, "path": path, "num_instances": len(instances)}
-        logger.info("%s: accuracy %.4f (%d instances)", language, metrics["accuracy"], len(instances))
+    namespace = getattr(model, "_label_namespace", "labels")
+    for path, named in tqdm(paths, desc="languages", disable=common_logging.FILE_FRIENDLY_LOGGING):
+        instances = list(reader.read(path))  # the reader fails on a source with no instance
+        check_gold_labels(instances, path, model.vocab, namespace)
+        for language, group in by_language(instances, path, named).items():
+            if language in results:
+                raise ConfigurationError(
+                    f"two inputs are language {language!r} ({results[language]['path']} and {path})"
+                )
+            loader = SimpleDataLoader(by_length(group, batch_size), batch_size, vocab=model.vocab)
+            metrics = evaluate(model, loader, cuda_device=cuda_device)
+            results[language] = {**metrics, "path": path, "num_instances": len(group)}
+            logger.info("%s: accuracy %.4f (%d instances)", language, metrics["accuracy"], len(group))
 
     accuracies = {language: result["accuracy"] for language, result in results.items()}
     summary = summarize(accuracies)
@@ -158,12 +214,6 @@ def by_length(instances: List[Instance], batch_size: int) -> List[Instance]:
     """
     sampler = BucketBatchSampler(batch_size, sorting_keys=["tokens"], shuffle=False)
     return [instances[i] for batch in sampler.get_batch_indices(instances) for i in batch]
-
-
-def _language_of(instances, path: str) -> str:
-    metadata = instances[0].fields.get("metadata")
-    language = metadata.metadata.get("language") if metadata is not None else None
-    return language or os.path.splitext(os.path.basename(path))[0]
 
 
 def evaluate_languages_from_args(args: argparse.Namespace) -> Dict[str, Any]:

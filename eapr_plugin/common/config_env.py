@@ -1,44 +1,79 @@
 """
-The `EAPR_*` extVars read by `training_configs/*.jsonnet`.
+The `EAPR_*` extVars read by `training_configs/*.jsonnet`, and their validation.
 
 Jsonnet cannot test whether an extVar exists, and AllenNLP passes the process environment to
 jsonnet as extVars. So that a user can run `allennlp train training_configs/xnli_eapr.jsonnet`
 without setting anything, importing the plugin registers each name below with an empty value
 (only where it is unset); the configs read an empty value as "use the default", and the defaults
 themselves live in `training_configs/eapr.libsonnet`, next to the settings they control.
-"""
-import os
 
-EXT_VARS = (
-    "EAPR_TASK",
-    "EAPR_METHOD",
-    "EAPR_ENCODER",
-    "EAPR_HEAD",
-    "EAPR_TRAIN_DATA",
-    "EAPR_DEV_DATA",
-    "EAPR_TRAIN_START",
-    "EAPR_TRAIN_END",
-    "EAPR_DEV_START",
-    "EAPR_DEV_END",
-    "EAPR_SYNONYMS",
-    "EAPR_NUM_PERTURBATIONS",
-    "EAPR_ALPHA",
-    "EAPR_BETA",
-    "EAPR_LAYER",
-    "EAPR_AP_MODE",
-    "EAPR_MAX_LENGTH",
-    "EAPR_LR",
-    "EAPR_BATCH_SIZE",
-    "EAPR_GRAD_ACCUM",
-    "EAPR_EPOCHS",
-    "EAPR_SEED",
-    "EAPR_AMP",
-    "EAPR_NUM_GPUS",
-    "EAPR_CPU_WORKERS",
-    "EAPR_FIND_UNUSED",
-)
+Each value a user sets is checked here, where it enters, against its kind (a number in a range,
+true/false), so a typo fails with the variable's name instead of a jsonnet parse position.
+Choices among names (task, method, head) are checked by the recipe itself, which holds the lists.
+"""
+import json
+import math
+import os
+from typing import Dict, Optional, Tuple
+
+from allennlp.common.checks import ConfigurationError
+
+# name -> (kind, lowest allowed value); kind "int", "float" or "bool"; None: free text
+KINDS: Dict[str, Optional[Tuple[str, float]]] = {
+    "EAPR_TASK": None,
+    "EAPR_METHOD": None,
+    "EAPR_ENCODER": None,
+    "EAPR_HEAD": None,
+    "EAPR_TRAIN_DATA": None,
+    "EAPR_DEV_DATA": None,
+    "EAPR_TRAIN_START": ("int", 0),
+    "EAPR_TRAIN_END": ("int", 0),
+    "EAPR_DEV_START": ("int", 0),
+    "EAPR_DEV_END": ("int", 0),
+    "EAPR_SYNONYMS": None,
+    "EAPR_NUM_PERTURBATIONS": ("int", 1),
+    "EAPR_ALPHA": ("float", 0),
+    "EAPR_BETA": ("float", 0),
+    "EAPR_LAYER": ("int", 0),
+    "EAPR_AP_MODE": None,
+    "EAPR_MAX_LENGTH": ("int", 1),
+    "EAPR_LR": ("float", 0),
+    "EAPR_BATCH_SIZE": ("int", 1),
+    "EAPR_GRAD_ACCUM": ("int", 1),
+    "EAPR_EPOCHS": ("int", 1),
+    "EAPR_SEED": ("int", 0),
+    "EAPR_AMP": ("bool", 0),
+    "EAPR_NUM_GPUS": ("int", 0),
+    "EAPR_CPU_WORKERS": ("int", 0),
+    "EAPR_FIND_UNUSED": ("bool", 0),
+}
+EXT_VARS = tuple(KINDS)
+
+
+def check_setting(name: str, value: str) -> None:
+    """Raise a `ConfigurationError` naming `name` unless `value` is empty or of its kind."""
+    kind = KINDS.get(name)
+    if kind is None or value == "":
+        return
+    expected, lowest = kind
+    if expected == "bool":
+        if value not in ("true", "false"):
+            raise ConfigurationError(f"{name}={value!r}: expected true or false")
+        return
+    try:
+        number = json.loads(value)
+    except json.JSONDecodeError:
+        number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        raise ConfigurationError(f"{name}={value!r}: expected {'an integer' if expected == 'int' else 'a number'}")
+    if expected == "int" and not isinstance(number, int):
+        raise ConfigurationError(f"{name}={value!r}: expected an integer")
+    if number < lowest or (name == "EAPR_LR" and number == 0):
+        bound = "> 0" if name == "EAPR_LR" else f">= {lowest}"
+        raise ConfigurationError(f"{name}={value!r}: must be {bound}")
 
 
 def register_ext_var_defaults() -> None:
     for name in EXT_VARS:
         os.environ.setdefault(name, "")
+        check_setting(name, os.environ[name])

@@ -81,11 +81,14 @@ def markdown_table(
 
 
 def bar_chart(rows: Mapping[str, Mapping[str, Cell]], path: str, title: str,
-              reference: Optional[Mapping[str, float]] = None, reference_label: str = "majority class") -> None:
+              reference: Optional[Mapping[str, float]] = None, reference_label: str = "majority class",
+              averages: Optional[Mapping[str, Cell]] = None) -> None:
     """
     Grouped bars: accuracy per language and the non-English average, one bar per model, with
     error bars (± std) where a cell is a mean over seeds, and an optional per-language reference
-    line (e.g. the majority class). The legend sits above the axes, clear of the bars.
+    line (e.g. the majority class; its non-English mean over the average group). The legend sits
+    above the axes, clear of the bars. Rows over several seeds pass their non-English `averages`
+    (`{row: cell}`), computed per seed, as `markdown_table` takes them.
     """
     import matplotlib
 
@@ -96,18 +99,23 @@ def bar_chart(rows: Mapping[str, Mapping[str, Cell]], path: str, title: str,
     languages = language_order(rows)
     columns = languages + ["avg non-en"]
 
-    def value(cells: Mapping[str, Cell], column: str):
-        if column == "avg non-en":
-            if any(isinstance(c, dict) for c in cells.values()):
-                return None
-            return summarize({l: c for l, c in cells.items() if c is not None})["average_non_english"]
-        return cells.get(column)
+    def value(name: str, cells: Mapping[str, Cell], column: str):
+        if column != "avg non-en":
+            return cells.get(column)
+        if averages is not None:
+            return averages.get(name)
+        if any(isinstance(c, dict) for c in cells.values()):
+            raise ValueError("bar_chart: rows over several seeds need their `averages`")
+        return summarize({l: c for l, c in cells.items() if c is not None})["average_non_english"]
+
+    if reference:
+        reference = {**reference, "avg non-en": summarize(reference)["average_non_english"]}
 
     width = 0.8 / max(len(rows), 1)
     positions = numpy.arange(len(columns))
     figure, axis = plt.subplots(figsize=(max(5.0, 0.55 * len(columns) * max(len(rows), 1) ** 0.5 + 2.0), 3.8))
     for index, (name, cells) in enumerate(rows.items()):
-        stats = [value(cells, column) for column in columns]
+        stats = [value(name, cells, column) for column in columns]
         means = [100 * (s["mean"] if isinstance(s, dict) else s) if s is not None else numpy.nan for s in stats]
         errors = [100 * s["std"] if isinstance(s, dict) else 0.0 for s in stats]
         axis.bar(positions + index * width - 0.4 + width / 2, means, width, label=name,

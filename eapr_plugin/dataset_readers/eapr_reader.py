@@ -64,10 +64,23 @@ class EaprReader(DatasetReader):
         False: the first invalid row is an error naming file and line. True: invalid rows are
         skipped, counted, and reported in a warning (with the first reasons) after the file;
         `skipped_rows` holds the count. Rows are never dropped silently.
+    max_skipped_share : `float`, optional (default = `0.1`)
+        With `skip_invalid`, skipping more than this share of the rows read is an error (a file
+        of another layout would otherwise shrink to the few rows that happen to parse).
+    min_changed_share : `float`, optional (default = `0.1`)
+        With a perturber: below this share of perturbed copies that differ from their original,
+        a warning names the perturber and the share; with no copy changed at all, reading fails
+        (the pair method would train as plain fine-tuning under its own name).
+
+    Reading never returns nothing: a data source that yields no instance (empty file, header
+    only, a row range past the end, a language filter that matches nothing, every row skipped)
+    is a `ConfigurationError` naming the source and the settings that emptied it.
     """
 
     #: default label set of the task (None: any non-empty label).
     default_labels: Optional[Sequence[str]] = None
+    #: whether the task classifies sentence pairs (the predictor requires a second text then).
+    pair_task: bool = True
 
     def __init__(
         self,
@@ -81,6 +94,8 @@ class EaprReader(DatasetReader):
         start: Optional[int] = None,
         end: Optional[int] = None,
         skip_invalid: bool = False,
+        max_skipped_share: float = 0.1,
+        min_changed_share: float = 0.1,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -93,8 +108,18 @@ class EaprReader(DatasetReader):
             )
         if num_perturbations < 0:
             raise ConfigurationError(
-                f"{type(self).__name__}: `num_perturbations` must be >= 0, got {num_perturbations}"
+                f"{type(self).__name__}: `num_perturbations` must be >= 0, got {num_perturbations} "
+                "(EAPR_NUM_PERTURBATIONS in training_configs/)"
             )
+        if perturber is not None and num_perturbations < 1:
+            raise ConfigurationError(
+                f"{type(self).__name__}: a perturber with `num_perturbations` = 0 makes no training "
+                "pairs, so a pair method (RS-DA, EAPR) would quietly train as plain fine-tuning; set "
+                "EAPR_NUM_PERTURBATIONS >= 1, or use the 'baseline' method for plain fine-tuning"
+            )
+        for name, value in (("max_skipped_share", max_skipped_share), ("min_changed_share", min_changed_share)):
+            if not 0.0 <= value <= 1.0:
+                raise ConfigurationError(f"{type(self).__name__}: `{name}` must be in [0, 1], got {value}")
         for name, value in (("start", start), ("end", end)):
             if value is not None and value < 0:
                 raise ConfigurationError(f"{type(self).__name__}: `{name}` must be >= 0")
@@ -110,7 +135,11 @@ class EaprReader(DatasetReader):
         self._start = start
         self._end = end
         self._skip_invalid = skip_invalid
+        self._max_skipped_share = max_skipped_share
+        self._min_changed_share = min_changed_share
         self.skipped_rows = 0
+        #: after a read with a perturber: (copies made, copies that differ from their original)
+        self.perturbation_counts = (0, 0)
 
     # ----- subclasses -------------------------------------------------------------------------
     def _read_rows(self, file_path: str) -> Iterator[Row]:
@@ -135,17 +164,76 @@ class EaprReader(DatasetReader):
 
     def _read(self, file_path: str) -> Iterable[Instance]:
         self.skipped_rows = 0
+        self.perturbation_counts = (0, 0)
         reasons: List[str] = []
-        rows = itertools.islice(self._rows(file_path), self._start, self._end)
-        valid = self._validated(rows, reasons)
+        counts = {"read": 0, "valid": 0}
+        labels_seen = set()
+
+        def counted(rows: Iterable[Row], key: str) -> Iterator[Row]:
+            for row in rows:
+                counts[key] += 1
+                if key == "valid" and row.label is not None:
+                    labels_seen.add(row.label)
+                yield row
+
+        rows = counted(itertools.islice(self._rows(file_path), self._start, self._end), "read")
+        valid = counted(self._validated(rows, reasons), "valid")
         for row in self.shard_iterable(valid):
             yield from self._row_instances(row)
+        if counts["valid"] == 0:
+            raise ConfigurationError(self._nothing_read(file_path, counts["read"], reasons))
         if self.skipped_rows:
             logger.warning(
-                "%s: skipped %d invalid row(s) (skip_invalid=True); first: %s",
-                file_path,
-                self.skipped_rows,
-                "; ".join(reasons[:5]),
+                "%s: skipped %d of %d invalid row(s) (skip_invalid=True); first: %s",
+                file_path, self.skipped_rows, counts["read"], "; ".join(reasons[:5]),
+            )
+            if self.skipped_rows > self._max_skipped_share * counts["read"]:
+                raise ConfigurationError(
+                    f"{file_path}: {self.skipped_rows} of {counts['read']} rows are invalid, more than "
+                    f"`max_skipped_share` = {self._max_skipped_share} of them: is this the reader's layout? "
+                    f"First: {'; '.join(reasons[:3])}"
+                )
+        self._check_perturbation(file_path)
+        missing = sorted(set(self._labels or ()) - labels_seen) if labels_seen else []
+        if missing:
+            logger.warning(
+                "%s: no row has the label(s) %s that the task declares (setting `labels`); a model "
+                "trained on it never learns them", file_path, missing,
+            )
+
+    def _nothing_read(self, file_path: str, rows_read: int, reasons: List[str]) -> str:
+        settings = f"`start` = {self._start}, `end` = {self._end}, `language` = {self._language!r}"
+        where = ("EAPR_TRAIN_DATA / EAPR_DEV_DATA and their _START / _END rows in training_configs/, "
+                 "or the data path you evaluate")
+        if rows_read == 0 and self._start:
+            why = f"the row range starts at row {self._start}, at or past the end of the data"
+        elif rows_read == 0:
+            why = "it holds no data rows (empty, header only" + (
+                f", or no row of language {self._language!r}" if self._language else "") + ")"
+        else:
+            why = (f"all {rows_read} rows read were invalid and skipped (skip_invalid=True); "
+                   f"first: {'; '.join(reasons[:3])}")
+        return f"{file_path}: no instances to read: {why} (reader settings {settings}; set by {where})"
+
+    def _check_perturbation(self, file_path: str) -> None:
+        made, changed = self.perturbation_counts
+        if self._perturber is None or made == 0:
+            return
+        share = changed / made
+        table = getattr(self._perturber, "describe", lambda: type(self._perturber).__name__)()
+        logger.info("%s: %d of %d perturbed copies differ from their original (%.1f%%; %s)",
+                    file_path, changed, made, 100 * share, table)
+        if changed == 0:
+            raise ConfigurationError(
+                f"{file_path}: none of the {made} perturbed copies differs from its original ({table}): "
+                "the pair method would train as plain fine-tuning. Check that the perturbation fits "
+                "the data (EAPR_SYNONYMS: a table in the training data's language and casing)"
+            )
+        if share < self._min_changed_share:
+            logger.warning(
+                "%s: only %.1f%% of the perturbed copies differ from their original (%s; warning below "
+                "`min_changed_share` = %s): the pair method is close to plain fine-tuning",
+                file_path, 100 * share, table, self._min_changed_share,
             )
 
     def _validated(self, rows: Iterable[Row], reasons: List[str]) -> Iterator[Row]:
@@ -180,13 +268,17 @@ class EaprReader(DatasetReader):
         language = self._language or row.language
         if self._perturber is None or self._num_perturbations == 0:
             yield self.text_to_instance(
-                row.text_a, row.text_b, row.label, language=language, example_id=row.example_id
+                row.text_a, row.text_b, row.label, language=language, example_id=row.example_id,
+                location=row.location,
             )
             return
         for copy in range(self._num_perturbations):
             rng = random.Random(f"{self._seed}|{row.example_id}|{copy}")
             perturbed_a = self._perturber.perturb(row.text_a, rng)
             perturbed_b = self._perturber.perturb(row.text_b, rng) if row.text_b is not None else None
+            made, changed = self.perturbation_counts
+            differs = perturbed_a != row.text_a or perturbed_b != row.text_b
+            self.perturbation_counts = (made + 1, changed + int(differs))
             yield self.text_to_instance(
                 row.text_a,
                 row.text_b,
@@ -196,6 +288,7 @@ class EaprReader(DatasetReader):
                 language=language,
                 example_id=row.example_id,
                 copy=copy,
+                location=row.location,
             )
 
     # ----- instances --------------------------------------------------------------------------
@@ -229,6 +322,7 @@ class EaprReader(DatasetReader):
         language: Optional[str] = None,
         example_id: Optional[str] = None,
         copy: Optional[int] = None,
+        location: Optional[str] = None,
     ) -> Instance:
         """
         One instance: `text_a` (and `text_b` for pairs) as `tokens`; with `perturbed_a` (and
@@ -238,6 +332,7 @@ class EaprReader(DatasetReader):
         metadata = {
             "language": language or self._language,
             "example_id": example_id,
+            "location": location,
             "text_a": text_a,
             "text_b": text_b,
         }

@@ -30,6 +30,7 @@ def read_lines(file_path: str) -> Iterator[Tuple[int, Optional[str], Optional[st
     """
     Yield `(line_number, text, problem)` for each line of a UTF-8 file; a line with undecodable
     bytes has `text=None` and a `problem` naming the byte, so the caller can report or skip it.
+    A UTF-8 byte-order mark at the start of the file is dropped (it never changes the parse).
     """
     try:
         handle = open(file_path, "rb")
@@ -38,7 +39,7 @@ def read_lines(file_path: str) -> Iterator[Tuple[int, Optional[str], Optional[st
     with handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                yield number, raw.decode("utf-8").rstrip("\r\n"), None
+                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n"), None
             except UnicodeDecodeError as error:
                 yield number, None, f"not valid UTF-8 ({error.reason} at byte {error.start})"
 

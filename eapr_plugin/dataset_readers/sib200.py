@@ -35,6 +35,7 @@ class Sib200Reader(EaprReader):
     """
 
     hf_columns = ("text", None, "category", "index_id")
+    pair_task = False
     default_labels = SIB200_LABELS
 
     def _read_rows(self, file_path: str) -> Iterator[Row]:

@@ -48,10 +48,10 @@ class AttentionPull(PairLoss):
         super().__init__(weight)
         if mode not in ("exact", "masked"):
             raise ConfigurationError(
-                f"attention_pull: `mode` must be 'exact' or 'masked', got {mode!r}"
+                f"attention_pull: `mode` must be 'exact' or 'masked', got {mode!r} (EAPR_AP_MODE in training_configs/)"
             )
         if layer < 0:
-            raise ConfigurationError(f"attention_pull: `layer` must be >= 0, got {layer}")
+            raise ConfigurationError(f"attention_pull: `layer` must be >= 0, got {layer} (EAPR_LAYER)")
         if max_length < 1:
             raise ConfigurationError(f"attention_pull: `max_length` must be >= 1, got {max_length}")
         self.layer = layer

@@ -2,6 +2,7 @@
 The EAPR classifier: one multilingual encoder, two streams in training, one at inference.
 """
 import logging
+import os
 from functools import reduce
 from typing import Any, Dict, List, Optional
 
@@ -52,9 +53,14 @@ class EaprClassifier(Model):
     the perturbed stream), `loss` when a label is given, and, whenever both streams and the label
     are given (train or eval mode), `task_loss` (CE on the perturbed stream) and each configured
     term's **unweighted** value as a 0-dim tensor under `f"{name}_loss"`. Every one of these is
-    also reported as a running-average metric, next to `accuracy` (on the stream of `logits`) and
+    also reported as a running-average metric, next to `accuracy` (on the stream of `logits`),
     `accuracy_{lang}` per language tag of the instances' metadata (reduced across distributed
-    workers even when they see different languages).
+    workers even when they see different languages) and `perturbed_changed`, the share of pairs
+    whose perturbed copy differs from its original.
+
+    Nothing silent: training pair terms without perturbed copies is an error (the method would be
+    off), and `get_metrics` after evaluating instances without a gold label is an error (an
+    accuracy of nothing), pointing to `allennlp predict`.
 
     Registered as a `Model` with name "eapr_classifier".
 
@@ -114,6 +120,7 @@ class EaprClassifier(Model):
                 f"eapr_classifier: the vocabulary namespace {label_namespace!r} has "
                 f"{self._num_labels} label(s); check the reader's labels and `label_namespace`"
             )
+        self._check_recovered_labels()
         for name, value in (("dropout", dropout), ("sequence_dropout", sequence_dropout)):
             if not 0.0 <= value < 1.0:
                 raise ConfigurationError(f"eapr_classifier: `{name}` must be in [0, 1), got {value}")
@@ -158,9 +165,31 @@ class EaprClassifier(Model):
         self._term_averages: Dict[str, Average] = {}
         for name in ["task"] + names:
             self._term_averages[f"{name}_loss"] = Average()
+        self._perturbed_share = Average()
+        self._unlabelled = 0
         self._batches_seen = 0
         if initializer is not None:
             initializer(self)
+
+    def _check_recovered_labels(self) -> None:
+        """
+        `allennlp train --recover` rebuilds the vocabulary from the training data before it loads
+        the checkpoint; if the data changed since the run started, label ids would silently mean
+        other labels. The run folder's saved vocabulary (written when the run started) decides.
+        """
+        saved = os.path.join(self.serialization_dir or "", "vocabulary", f"{self._label_namespace}.txt")
+        if not self.serialization_dir or not os.path.isfile(saved):
+            return
+        with open(saved, encoding="utf-8") as handle:
+            before = [line.rstrip("\n") for line in handle if line.rstrip("\n")]
+        now = [self.vocab.get_token_from_index(i, self._label_namespace) for i in range(self._num_labels)]
+        if before != now:
+            raise ConfigurationError(
+                f"eapr_classifier: the label vocabulary built from the training data now ({now}) differs "
+                f"from the one the run in {self.serialization_dir} was trained with ({before}), so its "
+                "checkpoints would be resumed with their labels swapped. Restore the training data the run "
+                "started with, or start a new run (another -s folder, or --force) instead of --recover"
+            )
 
     @staticmethod
     def _find_transformer_embedder(embedder: TextFieldEmbedder) -> PretrainedTransformerEmbedder:
@@ -241,6 +270,13 @@ class EaprClassifier(Model):
         metadata : `List[Dict[str, Any]]`, optional
             Per-instance metadata (language, example id, texts), passed through.
         """
+        if self.training and label is not None and perturbed_tokens is None and len(self._loss_terms) > 0:
+            raise ConfigurationError(
+                f"eapr_classifier: `loss_terms` {[t.name for t in self._loss_terms]} are configured but the "
+                "training instances carry no perturbed copy (`perturbed_tokens`): the method would be "
+                "off. Give the training reader a `perturber` and `num_perturbations` >= 1 (the pair "
+                "methods of training_configs/ do), or drop the terms for plain fine-tuning"
+            )
         pair_terms = perturbed_tokens is not None and label is not None and len(self._loss_terms) > 0
         request = self._request if pair_terms else StreamRequest()
         perturbed: Optional[StreamOutput] = None
@@ -256,7 +292,11 @@ class EaprClassifier(Model):
         }
         if metadata is not None:
             output["metadata"] = metadata
+        if perturbed_tokens is not None:
+            self._perturbed_share(self._copies_changed(tokens, perturbed_tokens))
         if label is None:
+            if not self.training:
+                self._unlabelled += shown.logits.size(0)
             return output
 
         label = label.long().view(-1)
@@ -281,6 +321,18 @@ class EaprClassifier(Model):
         if self.training:
             self._batches_seen += 1
         return output
+
+    @staticmethod
+    def _copies_changed(tokens: TextFieldTensors, perturbed_tokens: TextFieldTensors) -> float:
+        """Share of the batch's pairs whose perturbed copy has other token ids than its original."""
+        original = util.get_token_ids_from_text_field_tensors(tokens).masked_fill(
+            ~util.get_text_field_mask(tokens), -1)
+        perturbed = util.get_token_ids_from_text_field_tensors(perturbed_tokens).masked_fill(
+            ~util.get_text_field_mask(perturbed_tokens), -1)
+        length = max(original.size(1), perturbed.size(1))
+        original = torch.nn.functional.pad(original, (0, length - original.size(1)), value=-1)
+        perturbed = torch.nn.functional.pad(perturbed, (0, length - perturbed.size(1)), value=-1)
+        return (original != perturbed).any(dim=1).float().mean().item()
 
     def _check_finite(self, values: Dict[str, torch.Tensor], total: torch.Tensor) -> None:
         """Stop on a NaN/Inf term (named, with the batch) or on a total that overflowed."""
@@ -317,6 +369,13 @@ class EaprClassifier(Model):
         return output_dict
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        if self._unlabelled:
+            count, self._unlabelled = self._unlabelled, 0
+            raise ConfigurationError(
+                f"eapr_classifier: {count} evaluated instance(s) carry no gold label, so there is no "
+                "accuracy to compute (the XTREME test files have no label column). Score labelled "
+                "data, or label these rows with `allennlp predict ARCHIVE FILE`"
+            )
         metrics = {"accuracy": self._accuracy.get_metric(reset)}
         metrics.update(self._language_accuracy.get_metric(reset))
         for key, average in self._term_averages.items():
@@ -325,4 +384,7 @@ class EaprClassifier(Model):
             # get_metric is an all-reduce).
             if average._count > 0:
                 metrics[key] = float(average.get_metric(reset))
+        if self._perturbed_share._count > 0:
+            # share of training pairs whose perturbed copy differs from its original (per epoch)
+            metrics["perturbed_changed"] = float(self._perturbed_share.get_metric(reset))
         return metrics

@@ -7,6 +7,7 @@ the output of the encoder's `embeddings` module (the same tensor HF returns as
 alone: a pre-hook turns on `output_attentions` for layer `l` only, so every other layer keeps its
 fast path (with BERT's SDPA attention, only layer `l` falls back to eager attention).
 """
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -20,6 +21,19 @@ from eapr_plugin.losses.pair_loss import StreamRequest
 # (hidden_states, attention_mask, head_mask, encoder_hidden_states, encoder_attention_mask,
 # past_key_value, output_attentions); HF's encoder passes it positionally.
 _OUTPUT_ATTENTIONS_POSITION = 6
+
+
+class _DropSdpaFallbackNotice(logging.Filter):
+    """HF logs, once per process, that an SDPA layer asked for attentions falls back to eager
+    attention. Here that is the design (only layer `l` is asked), not news for the user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SdpaSelfAttention is used but" not in record.getMessage()
+
+
+for _name in ("transformers.models.bert.modeling_bert", "transformers.models.roberta.modeling_roberta",
+              "transformers.models.xlm_roberta.modeling_xlm_roberta"):
+    logging.getLogger(_name).addFilter(_DropSdpaFallbackNotice())
 
 
 @dataclass

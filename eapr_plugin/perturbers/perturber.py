@@ -17,3 +17,7 @@ class Perturber(Registrable):
 
     def perturb(self, sentence: str, rng: random.Random) -> str:
         raise NotImplementedError
+
+    def describe(self) -> str:
+        """What this perturber uses (its table, its tokenizer), for log lines and errors."""
+        return type(self).__name__

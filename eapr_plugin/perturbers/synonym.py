@@ -75,6 +75,9 @@ class SynonymPerturber(Perturber):
         )
         return table_with_self
 
+    def describe(self) -> str:
+        return f"synonym table {self.table_path!r}, {len(self.neighbours)} words with neighbours"
+
     def perturb(self, sentence: str, rng: random.Random) -> str:
         words = sentence.split(" ")
         for index, word in enumerate(words):

@@ -15,3 +15,68 @@ def test_by_length_is_a_permutation_into_length_sorted_batches(tiny_encoders, nl
     assert sorted(map(id, ordered)) == sorted(map(id, instances))  # nothing dropped or repeated
     assert [lengths[id(i)] for i in ordered] == sorted(lengths[id(i)] for i in instances)
     assert by_length(instances, batch_size=4) == ordered  # deterministic: no noise, no shuffle
+
+
+# ----- nothing is scored that should not be -------------------------------------------------------
+import gzip  # noqa: E402
+
+import pytest  # noqa: E402
+from allennlp.common.checks import ConfigurationError  # noqa: E402
+from allennlp.data import Vocabulary  # noqa: E402
+
+from eapr_plugin.commands.archives import check_archive  # noqa: E402
+from eapr_plugin.commands.evaluate_languages import by_language, check_gold_labels, expand_inputs  # noqa: E402
+
+
+def test_inputs_carry_the_language_the_user_names(tmp_path):
+    path = tmp_path / "premises.tsv"
+    path.write_text("a\tb\tneutral\n", encoding="utf-8")
+    assert expand_inputs([str(path)]) == [(str(path), None)]
+    assert expand_inputs([f"sw={path}"]) == [(str(path), "sw")]
+    assert expand_inputs(["hf:facebook/xnli:{lang}:test"], ["de", "sw"]) == [
+        ("hf:facebook/xnli:de:test", "de"), ("hf:facebook/xnli:sw:test", "sw")]
+    with pytest.raises(ConfigurationError, match=r"unknown language code 'german' \(setting `--languages`\)"):
+        expand_inputs(["hf:facebook/xnli:{lang}:test"], ["de", "german"])
+    with pytest.raises(ConfigurationError, match=r"unknown language code 'swahili' \(setting `LANG=INPUT"):
+        expand_inputs([f"swahili={path}"])
+
+
+def test_a_file_of_unknown_language_is_refused_and_a_mixed_file_split(tiny_encoders, tmp_path):
+    reader = XnliReader(tokenizer=PretrainedTransformerTokenizer(tiny_encoders["tiny-bert"], max_length=16))
+    path = tmp_path / "premises.tsv"
+    path.write_text("a\tb\tneutral\n", encoding="utf-8")
+    instances = list(reader.read(str(path)))
+    with pytest.raises(ConfigurationError, match=r"premises.tsv: cannot tell its language.*LANG="):
+        by_language(instances, str(path), None)
+    assert list(by_language(instances, str(path), "de")) == ["de"]
+    mixed = tmp_path / "xnli.test.tsv"
+    mixed.write_text("language\tgold_label\tsentence1\tsentence2\tpairID\nde\tneutral\tA\tB\t1\n"
+                     "fr\tneutral\tC\tD\t1\nde\tneutral\tE\tF\t2\n", encoding="utf-8")
+    groups = by_language(list(reader.read(str(mixed))), str(mixed), None)
+    assert {language: len(group) for language, group in groups.items()} == {"de": 2, "fr": 1}
+
+
+def test_rows_without_gold_labels_or_with_unknown_ones_are_refused(tiny_encoders, tmp_path):
+    reader = XnliReader(tokenizer=PretrainedTransformerTokenizer(tiny_encoders["tiny-bert"], max_length=16))
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(["neutral", "entailment"], "labels")
+    test = tmp_path / "test-de.tsv"
+    test.write_text("a\tb\nc\td\n", encoding="utf-8")  # XTREME test files have no label column
+    with pytest.raises(ConfigurationError, match=r"2 of 2 rows carry no gold label .*test-de.tsv:1.*allennlp predict"):
+        check_gold_labels(list(reader.read(str(test))), str(test), vocab, "labels")
+    dev = tmp_path / "dev-de.tsv"
+    dev.write_text("a\tb\tneutral\nc\td\tcontradiction\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"dev-de.tsv:2: gold label 'contradiction' is not one the model"):
+        check_gold_labels(list(reader.read(str(dev))), str(dev), vocab, "labels")
+
+
+def test_an_empty_or_truncated_archive_is_named_incomplete(tmp_path):
+    empty = tmp_path / "run" / "model.tar.gz"
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    with pytest.raises(ConfigurationError, match=r"model.tar.gz is incomplete \(0 bytes.*--recover"):
+        check_archive(str(empty))
+    truncated = tmp_path / "model.tar.gz"
+    truncated.write_bytes(gzip.compress(b"x" * 100000)[:200])
+    with pytest.raises(ConfigurationError, match="is incomplete"):
+        check_archive(str(truncated))

@@ -125,12 +125,15 @@ def test_non_utf8_is_an_error_naming_the_line(tokenizer, tmp_path):
 def test_skip_invalid_counts_and_reports(tokenizer, tmp_path, caplog):
     path = tmp_path / "dev-en.tsv"
     path.write_bytes(b"a\tb\tentailment\nc\xff\td\tneutral\nx\ty\tmaybe\ne\tf\tneutral\ng\th\n")
-    reader = XnliReader(tokenizer=tokenizer, skip_invalid=True)
+    reader = XnliReader(tokenizer=tokenizer, skip_invalid=True, max_skipped_share=0.6)
     with caplog.at_level(logging.WARNING):
         instances = list(reader.read(str(path)))
     assert len(instances) == 2
     assert reader.skipped_rows == 3
-    assert "skipped 3 invalid row(s)" in caplog.text and "unknown label 'maybe'" in caplog.text
+    assert "skipped 3 of 5 invalid row(s)" in caplog.text and "unknown label 'maybe'" in caplog.text
+    # more than the allowed share skipped: the layout is probably wrong, so reading fails
+    with pytest.raises(ConfigurationError, match=r"3 of 5 rows are invalid, more than `max_skipped_share` = 0.1"):
+        list(XnliReader(tokenizer=tokenizer, skip_invalid=True).read(str(path)))
 
 
 def test_missing_file_is_a_clear_error(tokenizer, tmp_path):
@@ -163,12 +166,3 @@ def test_unknown_language_code_is_a_clear_error(tokenizer, tmp_path):
     path = tmp_path / "dev-english.tsv"
     path.write_text("a\tb\tneutral\n", encoding="utf-8")
     assert next(iter(XnliReader(tokenizer=tokenizer).read(str(path))))["metadata"]["language"] is None
-
-
-def test_evaluate_languages_rejects_unknown_codes():
-    from eapr_plugin.commands.evaluate_languages import expand_inputs
-
-    assert expand_inputs(["hf:facebook/xnli:{lang}:test"], ["de", "sw"]) == [
-        "hf:facebook/xnli:de:test", "hf:facebook/xnli:sw:test"]
-    with pytest.raises(ConfigurationError, match=r"unknown language code 'german' \(setting `--languages`\)"):
-        expand_inputs(["hf:facebook/xnli:{lang}:test"], ["de", "german"])

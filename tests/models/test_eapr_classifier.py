@@ -111,8 +111,6 @@ def test_every_head_and_term_matches_an_independent_computation(encoder, head, t
                                       - mean(perturbed.hidden_states[0], perturbed_mask)) ** 2).mean(),
             "attention_pull_loss": ((original.attentions[5] - perturbed.attentions[5]) ** 2).mean(),
         }
-        logits = independent_logits(model, *independent_stream(model, batch["tokens"], batch["tokens"]["tokens"]["token_ids"].size(1)), head)
-        assert torch.allclose(model(tokens=batch["tokens"])["logits"], logits, atol=1e-5)
     for key, value in expected.items():
         assert output[key].dim() == 0
         assert output[key].item() == pytest.approx(value.item(), rel=1e-4, abs=1e-7), key
@@ -122,6 +120,10 @@ def test_every_head_and_term_matches_an_independent_computation(encoder, head, t
     metrics = model.get_metrics()
     for key in expected:
         assert key in metrics
+    with torch.no_grad():  # inference: one stream, dynamic padding
+        length = batch["tokens"]["tokens"]["token_ids"].size(1)
+        logits = independent_logits(model, *independent_stream(model, batch["tokens"], length), head)
+        assert torch.allclose(model(tokens=batch["tokens"])["logits"], logits, atol=1e-5)
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)
@@ -245,9 +247,58 @@ class TestEaprClassifierTrainSaveLoad(ModelTestCase):
 
     @pytest.mark.parametrize("encoder", ENCODERS)
     def test_train_save_and_load(self, encoder, tiny_encoders, synonym_table, nli_files, monkeypatch):
-        for name, value in tiny_ext_vars(tiny_encoders[encoder], nli_files["en"], nli_files["de"],
+        # ModelTestCase reads the validation file with the training reader too: English for both
+        for name, value in tiny_ext_vars(tiny_encoders[encoder], nli_files["en"], nli_files["en"],
                                          synonym_table, EAPR_NUM_PERTURBATIONS="1").items():
             monkeypatch.setenv(name, value)
         config = REPO / "tests" / "fixtures" / "experiment.jsonnet"
         self.set_up_model(str(config), nli_files["en"])
         self.ensure_model_can_train_save_and_load(str(config), tolerance=1e-4)
+
+
+# ----- nothing silent ----------------------------------------------------------------------------
+def test_metrics_of_unlabelled_evaluation_are_an_error(tiny_encoders, synonym_table, nli_files):
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table).eval()
+    batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
+    with torch.no_grad():
+        model(tokens=batch["tokens"])  # prediction: fine, no metric asked
+    with pytest.raises(ConfigurationError, match=r"4 evaluated instance\(s\) carry no gold label.*allennlp predict"):
+        model.get_metrics()
+    model(tokens=batch["tokens"], label=batch["label"])  # labelled evaluation after the error: fine
+    assert 0.0 <= model.get_metrics()["accuracy"] <= 1.0
+
+
+def test_pair_terms_without_perturbed_copies_are_an_error(tiny_encoders, synonym_table, nli_files):
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table).train()
+    batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
+    with pytest.raises(ConfigurationError, match=r"carry no perturbed copy.*method would be off"):
+        model(tokens=batch["tokens"], label=batch["label"])
+
+
+def test_share_of_changed_copies_is_a_metric(tiny_encoders, synonym_table, nli_files):
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table).eval()
+    instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files, count=8)
+    changed = [i["metadata"]["perturbed_a"] != i["metadata"]["text_a"]
+               or i["metadata"]["perturbed_b"] != i["metadata"]["text_b"] for i in instances]
+    assert 0 < sum(changed) < len(changed), "the fixture needs changed and unchanged copies"
+    with torch.no_grad():
+        model(**tensors(model, instances))
+    assert model.get_metrics()["perturbed_changed"] == pytest.approx(sum(changed) / len(changed))
+
+
+def test_recover_refuses_a_label_vocabulary_rebuilt_differently(tiny_encoders, synonym_table, nli_files, tmp_path):
+    from allennlp.data import Vocabulary
+
+    params = params_for(tiny_encoders["tiny-bert"], nli_files, synonym_table)
+    saved = Vocabulary()
+    saved.add_tokens_to_namespace(["neutral", "entailment", "contradiction"], "labels")
+    saved.save_to_files(str(tmp_path / "vocabulary"))
+    from allennlp.models import Model
+
+    same = Vocabulary()
+    same.add_tokens_to_namespace(["neutral", "entailment", "contradiction"], "labels")
+    Model.from_params(vocab=same, params=params.get("model").duplicate(), serialization_dir=str(tmp_path))
+    swapped = Vocabulary()
+    swapped.add_tokens_to_namespace(["entailment", "neutral", "contradiction"], "labels")
+    with pytest.raises(ConfigurationError, match=r"label vocabulary .* differs .*--recover"):
+        Model.from_params(vocab=swapped, params=params.get("model").duplicate(), serialization_dir=str(tmp_path))

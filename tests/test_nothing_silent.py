@@ -1,0 +1,86 @@
+"""
+The researcher's mistakes that used to end with exit 0 and a wrong number, through the real CLI on
+a tiny encoder: each now fails with one message naming the file, line or setting.
+"""
+import pytest
+
+from tests.support.cli import run_allennlp
+from tests.support.tasks import tiny_ext_vars
+
+pytestmark = pytest.mark.slow
+TRAIN = ["train", "training_configs/xnli_eapr.jsonnet", "-s"]
+
+
+@pytest.fixture(scope="module")
+def archive(tiny_encoders, nli_files, synonym_table, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("trained") / "run"
+    run_allennlp(TRAIN + [run_dir], tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["en"],
+                                                  synonym_table))
+    return str(run_dir / "model.tar.gz")
+
+
+def failure(args, env=None):
+    result = run_allennlp(args, env, check=False)
+    assert result.returncode != 0, result.stdout[-2000:]
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_scoring_rows_without_gold_labels_fails(archive, tmp_path):
+    test = tmp_path / "test-de.tsv"
+    test.write_text("Die Katze schläft .\tEin Mann liest .\nDie Kinder spielen .\tDer Hund bellt .\n", encoding="utf-8")
+    last = failure(["evaluate", archive, str(test)])
+    assert "carry no gold label" in last and "allennlp predict" in last
+    last = failure(["evaluate-languages", archive, str(test), "--output-dir", str(tmp_path / "out")])
+    assert "test-de.tsv: 2 of 2 rows carry no gold label" in last and "allennlp predict" in last
+
+
+def test_a_file_of_unknown_language_fails_unless_named(archive, nli_files, tmp_path):
+    renamed = tmp_path / "german_dev.tsv"
+    renamed.write_text(open(nli_files["de"], encoding="utf-8").read(), encoding="utf-8")
+    last = failure(["evaluate-languages", archive, str(renamed), nli_files["en"], "--output-dir", str(tmp_path / "a")])
+    assert "german_dev.tsv: cannot tell its language" in last and "LANG=" in last
+    run_allennlp(["evaluate-languages", archive, f"de={renamed}", nli_files["en"], "--output-dir", str(tmp_path / "b")])
+    assert (tmp_path / "b" / "results.md").read_text().splitlines()[0].startswith("| model | en | de |")
+
+
+def test_training_on_nothing_fails_naming_the_source(tiny_encoders, nli_files, synonym_table, tmp_path):
+    empty = tmp_path / "dev-en.tsv"
+    empty.write_text("", encoding="utf-8")
+    env = tiny_ext_vars(tiny_encoders["tiny-bert"], str(empty), nli_files["en"], synonym_table)
+    assert f"{empty}: no instances to read: it holds no data rows" in failure(TRAIN + [tmp_path / "a"], env)
+    env = tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["en"], synonym_table,
+                        EAPR_DEV_START="100000")
+    last = failure(TRAIN + [tmp_path / "b"], env)
+    assert "no instances to read: the row range starts at row 100000" in last and "EAPR_DEV_DATA" in last
+    assert not (tmp_path / "a" / "model.tar.gz").exists() and not (tmp_path / "b" / "model.tar.gz").exists()
+
+
+def test_a_method_that_would_be_off_fails(tiny_encoders, nli_files, synonym_table, tmp_path):
+    unrelated = tmp_path / "synonyms.json"
+    unrelated.write_text('{"zebra": ["okapi"]}', encoding="utf-8")
+    env = tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["en"], str(unrelated))
+    assert "none of the" in failure(TRAIN + [tmp_path / "a"], env)
+    env = tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["en"], synonym_table,
+                        EAPR_NUM_PERTURBATIONS="0")
+    assert "EAPR_NUM_PERTURBATIONS='0': must be >= 1" in failure(TRAIN + [tmp_path / "b"], env)
+    env["EAPR_NUM_PERTURBATIONS"], env["EAPR_ALPHA"] = "2", "0.1x"
+    assert "EAPR_ALPHA='0.1x': expected a number" in failure(TRAIN + [tmp_path / "c"], env)
+
+
+def test_predict_refuses_lines_it_cannot_align(archive, tmp_path):
+    good = '{"premise": "Le chat dort .", "hypothesis": "Un homme lit ."}'
+    for lines, message in (([good, "", good], "in.jsonl:2: blank line"),
+                           ([good, '{"premise": "Le chat dort ."}'], "in.jsonl:2: this model classifies sentence pairs")):
+        inputs = tmp_path / "in.jsonl"
+        inputs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert message in failure(["predict", archive, str(inputs), "--output-file", str(tmp_path / "o.jsonl"), "--silent"])
+
+
+def test_a_truncated_archive_is_named_incomplete_by_evaluate_and_predict(archive, nli_files, tmp_path):
+    broken = tmp_path / "run" / "model.tar.gz"
+    broken.parent.mkdir()
+    broken.write_bytes(open(archive, "rb").read()[:4096])  # a run killed while archiving
+    for args in (["evaluate", str(broken), nli_files["de"]],
+                 ["predict", str(broken), nli_files["de"], "--silent", "--output-file", str(tmp_path / "o")]):
+        last = failure(args)
+        assert "model.tar.gz is incomplete (4096 bytes" in last and "--recover" in last

@@ -1,0 +1,55 @@
+"""
+`eapr_batch_seeds`: a run killed with SIGKILL mid-epoch and resumed with `allennlp train --recover`
+ends with the same weights and metrics as an uninterrupted run, and two runs with one seed agree
+(the real CLI on a tiny encoder; the killing callback is test-only, in tests/support/callbacks.py).
+"""
+import json
+
+import pytest
+import torch
+
+from tests.support.cli import run_allennlp
+from tests.support.tasks import tiny_ext_vars
+
+pytestmark = pytest.mark.slow
+VOLATILE = ("training_duration", "peak_worker_0_memory_MB", "training_worker_0_memory_MB")
+
+
+@pytest.fixture
+def env(tiny_encoders, nli_files, synonym_table):
+    return tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["de"], synonym_table,
+                         EAPR_EPOCHS="2")
+
+
+def stable(metrics):
+    return {k: v for k, v in metrics.items() if k not in VOLATILE}
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_deterministic(env, tmp_path):
+    def run(name, kill):
+        marker = tmp_path / f"{name}.killed"
+        if not kill:
+            marker.write_text("no kill in this run")
+        overrides = json.dumps({
+            "trainer.checkpointer": {"save_every_num_batches": 2},
+            "trainer.callbacks": [{"type": "eapr_batch_seeds", "seed": 7},
+                                  {"type": "eapr_test_kill", "after_batches": 7, "marker": str(marker)}],
+        })
+        args = ["train", "training_configs/xnli_eapr.jsonnet", "-s", str(tmp_path / name), "-o", overrides,
+                "--include-package", "tests.support.callbacks"]
+        first = run_allennlp(args, env, check=not kill)
+        if kill:
+            assert first.returncode == -9 and marker.exists(), first.stderr[-3000:]  # SIGKILL
+            assert not (tmp_path / name / "model.tar.gz").exists()
+            run_allennlp(args + ["--recover"], env)
+        return (json.loads((tmp_path / name / "metrics.json").read_text()),
+                torch.load(tmp_path / name / "model_state_e2_b0.th"))
+
+    plain, plain_weights = run("plain", kill=False)
+    again, again_weights = run("again", kill=False)
+    resumed, resumed_weights = run("resumed", kill=True)
+    assert stable(plain) == stable(again)  # same seed, same metrics (CPU)
+    assert stable(plain) == stable(resumed)
+    for name, tensor in plain_weights.items():
+        assert torch.equal(tensor, again_weights[name]), name
+        assert torch.equal(tensor, resumed_weights[name]), name
