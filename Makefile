@@ -4,6 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES ?= tests/fixtures/build
 PYTEST_ARGS ?=
+# Tests run in 2 processes (pytest-xdist; one per core), each test file in one process so that its
+# module fixtures (a trained tiny archive) are built once.
+PARALLEL ?= -n 2 --dist loadfile
+TEST_ENV := EAPR_TEST_FIXTURES=$(FIXTURES) OMP_NUM_THREADS=1
 STAMP := $(VENV)/.eapr-stamp
 SETUP_INPUTS := requirements.txt requirements-nodeps.txt constraints.txt setup.py scripts/quiet_startup.py
 
@@ -32,21 +36,21 @@ fixtures: venv
 
 # The whole suite, end-to-end CLI runs included (README's and CI's test command; < 10 min on 2 cores).
 test: fixtures
-	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m "not demo" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not demo" $(PARALLEL) $(PYTEST_ARGS)
 
 # The inner loop: everything but the subprocess runs (< 2 min).
 test-fast: fixtures
-	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m "not slow and not demo" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not slow and not demo" $(PARALLEL) $(PYTEST_ARGS)
 
 test-slow: fixtures
-	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m slow $(PARALLEL) $(PYTEST_ARGS)
 
 # scripts/demo.py end to end on a cut-down budget.
 test-demo: fixtures
-	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest -m demo $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m demo $(PYTEST_ARGS)
 
 test-all: fixtures
-	EAPR_TEST_FIXTURES=$(FIXTURES) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 demo: venv
 	HF_HUB_OFFLINE=1 $(BIN)/python scripts/demo.py
