@@ -3,6 +3,8 @@ eapr_plugin: Embedding-Push, Attention-Pull and Robust targets (Ding et al., COL
 zero-shot cross-lingual text classification, as an AllenNLP plugin. Importing the package
 registers its components (AllenNLP imports it through `.allennlp_plugins` or `--include-package`).
 """
+import sys
+
 from eapr_plugin.version import VERSION
 from eapr_plugin.common.config_env import register_ext_var_defaults
 
@@ -15,3 +17,6 @@ from eapr_plugin.models import EaprClassifier
 from eapr_plugin.predictors import EaprClassifierPredictor
 from eapr_plugin.training import BatchSeeds, LanguageAccuracy
 import eapr_plugin.commands  # noqa: F401  (registers subcommands)
+from eapr_plugin.common.preflight import preflight_from_command_line
+
+preflight_from_command_line(sys.argv)

@@ -26,7 +26,8 @@
 //   EAPR_EPOCHS             task default (1 for XNLI, 30 for PAWS-X as the release's scripts)
 //   EAPR_SEED               7
 //   EAPR_AMP                false (mixed precision, GPU only)
-//   EAPR_NUM_GPUS           1    (0: CPU; >1: AllenNLP distributed training, one worker per GPU)
+//   EAPR_NUM_GPUS           unset: the first GPU if there is one, else the CPU; 0: CPU; 1: GPU 0;
+//                           >1: AllenNLP distributed training, one worker per GPU
 //   EAPR_CPU_WORKERS        0    (with EAPR_NUM_GPUS=0: >1 runs that many gloo CPU workers)
 //   EAPR_FIND_UNUSED        false (DDP find_unused_parameters)
 
@@ -144,13 +145,13 @@ local methods = {
     local head = ext("EAPR_HEAD", default_head(encoder));
     assert std.objectHas(heads, head) : "EAPR_HEAD=" + head + " is not a head; one of " + std.join(", ", std.objectFields(heads));
     local seed = num("EAPR_SEED", 7);
-    local num_gpus = num("EAPR_NUM_GPUS", 1);
+    local num_gpus = optional_num("EAPR_NUM_GPUS");
     local cpu_workers = num("EAPR_CPU_WORKERS", 0);
     local tokenizer = { type: "eapr_pretrained_transformer", model_name: encoder, max_length: max_length };
     local indexers = { tokens: { type: "pretrained_transformer", model_name: encoder, namespace: "tags" } };
     local distributed_devices =
-      if num_gpus > 1 then std.range(0, num_gpus - 1)
-      else if num_gpus == 0 && cpu_workers > 1 then std.makeArray(cpu_workers, function(i) -1)
+      if num_gpus != null && num_gpus > 1 then std.range(0, num_gpus - 1)
+      else if (num_gpus == null || num_gpus == 0) && cpu_workers > 1 then std.makeArray(cpu_workers, function(i) -1)
       else null;
     {
       dataset_reader: {
@@ -199,10 +200,13 @@ local methods = {
         },
         learning_rate_scheduler: { type: "linear_with_warmup", warmup_steps: 0 },
         use_amp: num("EAPR_AMP", false),
-        // dropout seeded per batch position: `--recover` after a kill continues bit for bit
-        callbacks: [{ type: "eapr_batch_seeds", seed: seed }],
-        [if distributed_devices == null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
+        // dropout seeded per batch position: `--recover` after a kill continues bit for bit;
+        // the encoder's config and tokenizer go into the archive, so it loads on other machines
+        callbacks: [{ type: "eapr_batch_seeds", seed: seed }, { type: "eapr_encoder_files" }],
+        // EAPR_NUM_GPUS unset: AllenNLP's choice (the first GPU if there is one, else the CPU)
+        [if distributed_devices == null && num_gpus != null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
       },
+      include_in_archive: ["encoder"],
       [if distributed_devices != null then "distributed"]: {
         cuda_devices: distributed_devices,
         ddp_accelerator: { type: "torch", find_unused_parameters: num("EAPR_FIND_UNUSED", false) },

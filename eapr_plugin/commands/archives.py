@@ -1,8 +1,8 @@
 """
-An empty or truncated `model.tar.gz` (a run killed while AllenNLP wrote it) is named as such, with
-the command that rebuilds it, by `evaluate-languages` and by AllenNLP's own `evaluate` and `predict`.
+Archive loading for `evaluate-languages` and AllenNLP's own `evaluate` and `predict`: an empty or
+truncated `model.tar.gz` (a run killed while AllenNLP wrote it) is named as such, with the command
+that rebuilds it, and archives load on machines without the training machine's encoder folder.
 """
-import functools
 import os
 import tarfile
 import zlib
@@ -26,27 +26,26 @@ def check_archive(archive_file: str) -> None:
         ) from error
 
 
+def checked_load_archive(archive_file, *args, **kwargs):
+    """`check_archive`, then `eapr_plugin.models.archival.load_archive` (portable archives)."""
+    from eapr_plugin.models.archival import load_archive
+
+    check_archive(str(archive_file))
+    return load_archive(archive_file, *args, **kwargs)
+
+
 def guard_allennlp_archive_loading() -> None:
     """
     AllenNLP's `evaluate` and `predict` call `load_archive` by its module-level name when they run
-    (after plugins are imported); wrapping that name in each module adds `check_archive` in front.
-    Archives that open are loaded exactly as before.
+    (after plugins are imported); pointing that name in each module at `checked_load_archive` adds
+    the integrity check and the portable encoder (eapr_plugin/models/archival.py). Archives of
+    other models load exactly as before (no override applies to them).
     """
     import allennlp.commands.evaluate as evaluate
     import allennlp.commands.predict as predict
 
     for module in (evaluate, predict):
-        original = module.load_archive
-        if getattr(original, "checks_archive", False):
-            continue
-
-        @functools.wraps(original)
-        def checked(archive_file, *args, _load=original, **kwargs):
-            check_archive(str(archive_file))
-            return _load(archive_file, *args, **kwargs)
-
-        checked.checks_archive = True
-        module.load_archive = checked
+        module.load_archive = checked_load_archive
 
 
 guard_allennlp_archive_loading()

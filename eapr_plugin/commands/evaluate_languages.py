@@ -15,10 +15,9 @@ from allennlp.common.util import prepare_environment
 from allennlp.data import Instance, Vocabulary
 from allennlp.data.data_loaders import SimpleDataLoader
 from allennlp.data.samplers import BucketBatchSampler
-from allennlp.models.archival import load_archive
 from allennlp.training.util import evaluate
 
-from eapr_plugin.commands.archives import check_archive
+from eapr_plugin.commands.archives import checked_load_archive
 from eapr_plugin.common.languages import check_language
 from eapr_plugin.common.reporting import bar_chart, markdown_table, summarize
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
@@ -171,8 +170,7 @@ def evaluate_languages(
     from tqdm import tqdm
 
     paths = expand_inputs(inputs, languages, split)
-    check_archive(archive_file)
-    archive = load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
+    archive = checked_load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
     prepare_environment(archive.config)
     model = archive.model
     model.eval()

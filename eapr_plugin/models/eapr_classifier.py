@@ -125,13 +125,18 @@ class EaprClassifier(Model):
             if not 0.0 <= value < 1.0:
                 raise ConfigurationError(f"eapr_classifier: `{name}` must be in [0, 1), got {value}")
 
-        # The head, composed from config (see the class docstring).
-        if getattr(self._transformer, "pooler", None) is not None:
-            self._transformer.pooler = None
+        # The head, composed from config (see the class docstring). A `bert_pooler` is built from
+        # the encoder's config alone and takes the pooler weights of the encoder already loaded.
         dims = dict(embedding_dim=config.hidden_size, input_dim=config.hidden_size,
-                    hidden_dims=config.hidden_size, pretrained_model=config.name_or_path)
+                    hidden_dims=config.hidden_size, pretrained_model=config.name_or_path, load_weights=False)
         self._sequence_dropout = torch.nn.Dropout(sequence_dropout) if sequence_dropout else None
         self._seq2vec_encoder = seq2vec_encoder.construct(**dims)
+        encoder_pooler = getattr(self._transformer, "pooler", None)
+        head_pooler = getattr(self._seq2vec_encoder, "pooler", None)
+        if encoder_pooler is not None and isinstance(head_pooler, torch.nn.Module):
+            head_pooler.load_state_dict(encoder_pooler.state_dict())
+        if encoder_pooler is not None:
+            self._transformer.pooler = None
         self._dropout = torch.nn.Dropout(dropout) if dropout else None
         self._feedforward = None
         output_dim = self._seq2vec_encoder.get_output_dim()

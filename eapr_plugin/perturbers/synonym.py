@@ -32,12 +32,21 @@ class SynonymPerturber(Perturber):
         Path or URL (anything `cached_path` accepts) of a JSON object `{word: [neighbour, ...]}`,
         e.g. `counterfitted_neighbors.json` from the uclanlp/Robust-XLT or KB-Ding/EAR
         repositories. Every key must be a string and every value a list of strings; anything else
-        is a `ConfigurationError` naming the file and the offending key.
+        is a `ConfigurationError` naming the file and the offending key. The table is opened when
+        the first copy is made (`allennlp train` checks that it exists before it starts).
     """
 
     def __init__(self, table: str) -> None:
         self.table_path = table
-        self.neighbours: Dict[str, List[str]] = self._load(table)
+        self._neighbours: Optional[Dict[str, List[str]]] = None
+
+    @property
+    def neighbours(self) -> Dict[str, List[str]]:
+        """The table, opened at the first perturbation (an archive loaded for inference, whose
+        training reader is built but never reads, never needs it)."""
+        if self._neighbours is None:
+            self._neighbours = self._load(self.table_path)
+        return self._neighbours
 
     @staticmethod
     def _load(table: str) -> Dict[str, List[str]]:

@@ -84,14 +84,15 @@ def test_malformed_table_is_a_clear_error(tmp_path, content, match):
     path = tmp_path / "bad.json"
     path.write_text(content)
     with pytest.raises(ConfigurationError, match=match) as error:
-        SynonymPerturber(str(path))
+        SynonymPerturber(str(path)).perturb("the cat", random.Random(0))
     assert str(path) in str(error.value)
     assert "perturber.table" in str(error.value)
 
 
-def test_missing_table_is_a_clear_error(tmp_path):
+def test_missing_table_is_a_clear_error_when_first_needed(tmp_path):
+    perturber = SynonymPerturber(str(tmp_path / "nope.json"))  # inference builds it and never perturbs
     with pytest.raises(ConfigurationError, match="cannot open the synonym table"):
-        SynonymPerturber(str(tmp_path / "nope.json"))
+        perturber.perturb("the cat", random.Random(0))
 
 
 def test_table_by_url_goes_through_cached_path(table, monkeypatch):
@@ -100,8 +101,9 @@ def test_table_by_url_goes_through_cached_path(table, monkeypatch):
     seen = []
     monkeypatch.setattr(module, "cached_path", lambda url: seen.append(url) or table)
     perturber = SynonymPerturber("https://example.org/counterfitted_neighbors.json")
-    assert seen == ["https://example.org/counterfitted_neighbors.json"]
+    assert seen == []  # nothing fetched until a copy is made
     assert "cat" in perturber.neighbours
+    assert seen == ["https://example.org/counterfitted_neighbors.json"]
 
 
 def test_real_table_loads(shared_data):

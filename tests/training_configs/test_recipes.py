@@ -48,6 +48,9 @@ def test_defaults_are_the_papers_setup(monkeypatch):
     assert config["dataset_reader"]["tokenizer"]["max_length"] == 128
     assert config["random_seed"] == config["numpy_seed"] == config["pytorch_seed"] == 7
     assert "perturber" not in config["validation_dataset_reader"]
+    assert "cuda_device" not in trainer and "distributed" not in config  # the GPU if any, else the CPU
+    assert config["include_in_archive"] == ["encoder"]
+    assert {"type": "eapr_encoder_files"} in trainer["callbacks"]
     pawsx = Params.from_file(str(CONFIGS / "pawsx_baseline.jsonnet")).as_dict()
     assert pawsx["model"]["loss_terms"] == [] and "perturber" not in pawsx["dataset_reader"]
     assert pawsx["trainer"]["num_epochs"] == 30
@@ -89,6 +92,7 @@ def test_config_builds_its_trainer(name, monkeypatch, tmp_path, tiny_encoders, n
     params = Params.from_file(str(CONFIGS / name))
     method_terms = params.as_dict()["model"]["loss_terms"]
     prepare_environment(params)  # pops the seeds, as `allennlp train` does
+    assert params.pop("include_in_archive") == ["encoder"]  # popped by `allennlp train` too
     train_model = TrainModel.from_params(params=params, serialization_dir=str(tmp_path / "run"), local_rank=0)
     model = train_model.model
     assert [term.name for term in model._loss_terms] == [term["type"] for term in method_terms]

@@ -1,1 +1,2 @@
 from eapr_plugin.training.callbacks.batch_seeds import BatchSeeds
+from eapr_plugin.training.callbacks.encoder_files import EncoderFiles
