@@ -55,7 +55,7 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     # report.py turns the JSON into the README's table, between the markers, prose untouched.
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nprose\n")
-    run(["benchmarks/report.py", str(tmp_path), "--readme", str(readme)])
+    run(["benchmarks/report.py", str(tmp_path), "--benchmarks", str(readme)])
     text = readme.read_text()
     assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith("<!-- results:end -->\nprose\n")
     assert "old" not in text and "Accuracy, sib200 protocol" in text
@@ -170,3 +170,16 @@ def test_weight_sweep_delta_pairs_seeds():
     assert paired_delta({"non_english_by_seed": {"1": 0.52, "2": 0.53}}, paper) == "+0.5 (seeds 1,2)"
     assert paired_delta({"non_english_by_seed": {"3": 0.37}}, paper) == "-3.0 (seeds 3)"
     assert paired_delta({"non_english_by_seed": {"4": 0.9}}, paper) == "no common seed"
+
+
+def test_report_writes_the_demo_table_into_the_readme(tmp_path):
+    table = "| method | en | it | avg (non-en) | avg (all) |\n|---|---|---|---|---|\n| eapr | 70.0 | 50.0 | **50.0** | **60.0** |\n"
+    (tmp_path / "demo.json").write_text(json.dumps({
+        "date": "2026-11-26", "machine": "x86_64, 2 CPUs", "wall_s": 540, "table": table,
+        "settings": {"layers": "6", "epochs": "4", "seeds": ["7"]}, "majority_class": {"en": 0.25, "it": 0.3}}))
+    readme = tmp_path / "README.md"
+    readme.write_text("top\n<!-- demo:start -->\nold table\n<!-- demo:end -->\nbottom\n")
+    run(["benchmarks/report.py", str(tmp_path), "--readme", str(readme)])
+    text = readme.read_text()
+    assert "old table" not in text and table in text and text.endswith("<!-- demo:end -->\nbottom\n")
+    assert "9 min in all" in text and "en 25.0, it 30.0" in text
