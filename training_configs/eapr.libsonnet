@@ -26,6 +26,7 @@
 //   EAPR_EPOCHS             task default (1 for XNLI, 30 for PAWS-X as the release's scripts)
 //   EAPR_SEED               7
 //   EAPR_AMP                false (mixed precision, GPU only)
+//   EAPR_BUCKET             false (true: training batches of similar length; `--recover` stays exact)
 //   EAPR_NUM_GPUS           unset: the first GPU if there is one, else the CPU; 0: CPU; 1: GPU 0;
 //                           >1: AllenNLP distributed training, one worker per GPU
 //   EAPR_CPU_WORKERS        0    (with EAPR_NUM_GPUS=0: >1 runs that many gloo CPU workers)
@@ -183,7 +184,11 @@ local methods = {
         loss_terms: m.terms,
         initializer: head_init,
       } + heads[head],
-      data_loader: { batch_size: num("EAPR_BATCH_SIZE", 8), shuffle: true },
+      // EAPR_BUCKET=true: batches of similar length (AllenNLP's bucket sampler, shuffled batches),
+      // less padding per step; off by default (the release batches in file order, shuffled)
+      data_loader: if num("EAPR_BUCKET", false) then {
+        batch_sampler: { type: "bucket", batch_size: num("EAPR_BATCH_SIZE", 8), sorting_keys: ["tokens"] },
+      } else { batch_size: num("EAPR_BATCH_SIZE", 8), shuffle: true },
       // Not bucketed by length: AllenNLP's BucketBatchSampler draws from Python's RNG even with no
       // noise, which shifts the next epoch's shuffle, so a run resumed after a kill would differ.
       validation_data_loader: { batch_size: 64, shuffle: false },

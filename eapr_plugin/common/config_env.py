@@ -43,6 +43,7 @@ KINDS: Dict[str, Optional[Tuple[str, float]]] = {
     "EAPR_EPOCHS": ("int", 1),
     "EAPR_SEED": ("int", 0),
     "EAPR_AMP": ("bool", 0),
+    "EAPR_BUCKET": ("bool", 0),
     "EAPR_NUM_GPUS": ("int", 0),
     "EAPR_CPU_WORKERS": ("int", 0),
     "EAPR_FIND_UNUSED": ("bool", 0),

@@ -3,8 +3,9 @@ The EAPR classifier: one multilingual encoder, two streams in training, one at i
 """
 import logging
 import os
+from contextlib import nullcontext
 from functools import reduce
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from allennlp.common import Lazy
@@ -18,7 +19,7 @@ from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import Average, CategoricalAccuracy
 
 from eapr_plugin.losses.pair_loss import PairLoss, StreamOutput, StreamRequest
-from eapr_plugin.modules.activation_capture import capture_activations
+from eapr_plugin.modules.activation_capture import capture_activations, trim_after_layer
 from eapr_plugin.training.metrics.language_accuracy import LanguageAccuracy
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class EaprClassifier(Model):
     Zero-shot cross-lingual text classifier trained with Embedding-Push, Attention-Pull and Robust
     targets (Ding et al., COLING 2022). In training, each instance carries the original English
     input (`tokens`, `x`) and one perturbed copy (`perturbed_tokens`, `x~`); both go through the
-    same encoder and classifier, and the loss is
+    same encoder and classifier, in one encoder call (`_run_pair`), and the loss is
 
         L = CE(f(x~), y) + Σ_k weight_k · term_k(x, x~, y)
 
@@ -89,6 +90,9 @@ class EaprClassifier(Model):
         How Attention-Pull's layer is read: `"one_layer"` asks only that layer for its attention
         probabilities (the fast path), `"all_layers"` runs HF's `output_attentions=True` and keeps
         one (the reference path, for benchmarks).
+    trim_after_pulled_layer : `bool`, optional (default = `True`)
+        In exact mode, run the encoder layers after Attention-Pull's on the batch's real length
+        instead of `max_length` (same values, less work; `False` is the reference for benchmarks).
     label_namespace : `str`, optional (default = `"labels"`)
     initializer : `InitializerApplicator`, optional
     """
@@ -105,6 +109,7 @@ class EaprClassifier(Model):
         sequence_dropout: float = 0.0,
         loss_terms: Optional[List[PairLoss]] = None,
         attention_capture: str = "one_layer",
+        trim_after_pulled_layer: bool = True,
         label_namespace: str = "labels",
         initializer: Optional[InitializerApplicator] = None,
         **kwargs,
@@ -163,6 +168,7 @@ class EaprClassifier(Model):
                 f"got {attention_capture!r}"
             )
         self._all_layer_attentions = attention_capture == "all_layers"
+        self._trim_after_pulled_layer = trim_after_pulled_layer
         self._pad_token_id = config.pad_token_id if config.pad_token_id is not None else 0
 
         self._accuracy = CategoricalAccuracy()
@@ -256,6 +262,41 @@ class EaprClassifier(Model):
             attention=captured.attention,
         )
 
+    def _run_pair(
+        self, tokens: TextFieldTensors, perturbed_tokens: TextFieldTensors, request: StreamRequest
+    ) -> Tuple[StreamOutput, StreamOutput]:
+        """
+        Both streams through one encoder call: concatenated along the batch at one common padded
+        length (`max_length` in exact mode, the longer stream's length otherwise). In exact mode,
+        with `trim_after_pulled_layer`, the layers after Attention-Pull's run on the batch's real
+        length (`trim_after_layer`). Values equal two separate calls in eval mode; in training,
+        dropout draws one independent mask per example and position as two calls would, from one
+        draw of the generator instead of two.
+        """
+        width = max(util.get_token_ids_from_text_field_tensors(t).size(1) for t in (tokens, perturbed_tokens))
+        length = request.pad_to_length or width
+        padded = [self._pad(tokens, length), self._pad(perturbed_tokens, length)]
+        both = {indexer: {key: torch.cat([padded[0][indexer][key], padded[1][indexer][key]])
+                          for key in padded[0][indexer]} for indexer in padded[0]}
+        mask = util.get_text_field_mask(both)
+        real = int(mask.sum(dim=1).max())
+        trim = (self._trim_after_pulled_layer and request.pad_to_length is not None
+                and request.attention_layer is not None and real < length)
+        with capture_activations(self._transformer, request, self._all_layer_attentions) as captured, \
+                (trim_after_layer(self._transformer, request.attention_layer, real) if trim else nullcontext()):
+            sequence_output = self._text_field_embedder(both)
+        logits = self._classify(sequence_output, mask[:, : sequence_output.size(1)])
+        size = util.get_token_ids_from_text_field_tensors(tokens).size(0)
+
+        def half(tensor: Optional[torch.Tensor], index: int) -> Optional[torch.Tensor]:
+            return None if tensor is None else tensor[:size] if index == 0 else tensor[size:]
+
+        return tuple(  # type: ignore[return-value]
+            StreamOutput(logits=half(logits, i), embeddings=half(captured.embeddings, i),
+                         mask=half(mask, i), attention=half(captured.attention, i))
+            for i in (0, 1)
+        )
+
     def forward(  # type: ignore
         self,
         tokens: TextFieldTensors,
@@ -286,9 +327,11 @@ class EaprClassifier(Model):
         request = self._request if pair_terms else StreamRequest()
         perturbed: Optional[StreamOutput] = None
         original: Optional[StreamOutput] = None
-        if perturbed_tokens is not None:
+        if perturbed_tokens is not None and len(self._loss_terms) > 0:
+            original, perturbed = self._run_pair(tokens, perturbed_tokens, request)
+        elif perturbed_tokens is not None:  # RS-DA: the perturbed stream alone
             perturbed = self._run_stream(perturbed_tokens, request)
-        if perturbed is None or len(self._loss_terms) > 0:
+        else:  # plain fine-tuning, evaluation, prediction
             original = self._run_stream(tokens, request)
         shown = original if original is not None else perturbed
         output: Dict[str, Any] = {

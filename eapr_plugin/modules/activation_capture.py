@@ -107,3 +107,40 @@ def capture_activations(
         transformer.config.output_attentions = saved_flag
         for handle in handles:
             handle.remove()
+
+
+def _trim_mask(mask: torch.Tensor, length: int) -> torch.Tensor:
+    """An HF extended attention mask, `(batch, 1, 1 or queries, keys)`, cut to `length` positions."""
+    if mask.dim() == 4 and mask.size(2) > 1:
+        return mask[:, :, :length, :length]
+    return mask[..., :length]
+
+
+@contextmanager
+def trim_after_layer(transformer: torch.nn.Module, layer: int, length: int) -> Iterator[None]:
+    """
+    Within the block, the encoder layers after `layer` run on the first `length` positions only.
+
+    With right padding, padded positions never influence real ones (their keys are masked), and
+    after the layer whose attention map Attention-Pull compares nothing reads a padded position
+    again (the heads pool real tokens). So in exact mode, where both streams are padded to
+    `max_length` for that map, the later layers can run on the batch's real length: the real
+    positions' values are the same (eval mode, up to float rounding), the work is not.
+    """
+    def trim(module, args, kwargs):
+        hidden = args[0][:, :length]
+        if len(args) > 1 and args[1] is not None:
+            args = (hidden, _trim_mask(args[1], length)) + tuple(args[2:])
+        else:
+            args = (hidden,) + tuple(args[1:])
+            if kwargs.get("attention_mask") is not None:
+                kwargs = dict(kwargs, attention_mask=_trim_mask(kwargs["attention_mask"], length))
+        return args, kwargs
+
+    handles = [later.register_forward_pre_hook(trim, with_kwargs=True)
+               for later in list(encoder_layers(transformer))[layer + 1:]]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -302,3 +302,39 @@ def test_recover_refuses_a_label_vocabulary_rebuilt_differently(tiny_encoders, s
     swapped.add_tokens_to_namespace(["entailment", "neutral", "contradiction"], "labels")
     with pytest.raises(ConfigurationError, match=r"label vocabulary .* differs .*--recover"):
         Model.from_params(vocab=swapped, params=params.get("model").duplicate(), serialization_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("mode", ["exact", "masked"])
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_one_encoder_call_and_trimmed_layers_equal_two_full_calls(encoder, mode, tiny_encoders, synonym_table,
+                                                                  nli_files):
+    """Speed without another value: both streams in one call, and in exact mode the layers after the
+    pulled one (here layer 2 of 6) on the real length, give the logits and terms of two calls that
+    run every layer on the padded length (eval mode)."""
+    settings = dict(EAPR_LAYER="2", EAPR_AP_MODE=mode, EAPR_MAX_LENGTH="64")
+    fast = build(tiny_encoders[encoder], nli_files, synonym_table, **settings).eval()
+    instances = sorted(batch_for(tiny_encoders[encoder], synonym_table, nli_files, count=100, **settings),
+                       key=lambda i: max(len(i["tokens"]), len(i["perturbed_tokens"])))[:6]  # the shortest
+    batch = tensors(fast, instances)
+    lengths = []
+    hook = fast._transformer.encoder.layer[3].register_forward_hook(
+        lambda module, args, output: lengths.append(output[0].size(1)))
+    with torch.no_grad():
+        one_call = fast(**batch)
+        request = fast._request
+        original = fast._run_stream(batch["tokens"], request)  # the two separate full-length calls
+        perturbed = fast._run_stream(batch["perturbed_tokens"], request)
+    hook.remove()
+    real = max(int(batch[k]["tokens"]["mask"].sum(1).max()) for k in ("tokens", "perturbed_tokens"))
+    assert lengths[0] == (real if mode == "exact" else max(batch[k]["tokens"]["token_ids"].size(1)
+                                                           for k in ("tokens", "perturbed_tokens")))
+    if mode == "exact":
+        assert real < 64  # the trimmed path ran: layer 3 saw the real length, not max_length
+    label = batch["label"]
+    two_calls = {
+        "task_loss": torch.nn.functional.cross_entropy(perturbed.logits, label),
+        **{f"{term.name}_loss": term.from_streams(original, perturbed, label) for term in fast._loss_terms},
+    }
+    assert torch.allclose(one_call["logits"], original.logits, atol=1e-5)
+    for key, value in two_calls.items():
+        assert one_call[key].item() == pytest.approx(value.item(), rel=1e-5, abs=1e-6), key

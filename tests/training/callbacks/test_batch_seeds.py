@@ -25,7 +25,9 @@ def stable(metrics):
     return {k: v for k, v in metrics.items() if k not in VOLATILE}
 
 
-def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_deterministic(env, tmp_path):
+@pytest.mark.parametrize("bucket", ["false", "true"])
+def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_deterministic(bucket, env, tmp_path):
+    env = {**env, "EAPR_BUCKET": bucket}  # shuffled batches in file order, or length-bucketed
     def run(name, kill):
         marker = tmp_path / f"{name}.killed"
         if not kill:
