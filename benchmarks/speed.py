@@ -1,23 +1,33 @@
 """
-Speed and memory of an EAPR training step, side by side in one run on the same encoder and batch.
+Speed (and peak memory) of one EAPR training step against a reference step that computes what the
+authors' released code computes, the way it computes it; side by side on the same batch of real
+pairs with our perturbation, interleaved round by round (A B C D E A B C D E ...) so machine noise
+hits all variants alike.
 
-Variants (each a full forward + backward + AdamW step on the same batch of pairs):
-  plain          plain fine-tuning: one stream, CE                          (the denominator)
-  eapr_exact     EAPR, Attention-Pull exact mode (padded to --max-length), one-layer capture
-  eapr_masked    EAPR, Attention-Pull masked mode (dynamic padding), one-layer capture
-  eapr_all_layers  EAPR exact, attention of every layer requested (HF output_attentions=True)
-Timing interleaves the variants round by round (A B C D A B C D ...), so machine noise hits all
-of them alike, and reports the median step time and the ratio to `plain` (the floor for EAPR is
-2.0: two streams). Peak memory: each variant runs alone in a fresh subprocess (CPU: peak RSS;
-GPU: torch.cuda.max_memory_allocated), before the parent process builds anything.
+Variants (each a full forward + backward + AdamW step, grad-norm clipping 1.0):
+  reference       the release's way: the HF encoder with eager attention asked for every layer's
+                  hidden states and attention maps, both streams padded to --max-length, two
+                  forward calls, the release's head; loss CE(x~) + CE(x) + 0.1·EP + 1.0·AP(layer)
+  eapr_exact      the plugin's recipe model, Attention-Pull exact (padded to --max-length), one
+                  encoder call for both streams, layers after the pulled one on the real length
+  eapr_masked     the plugin's recipe model, Attention-Pull masked (dynamic padding)
+  plain_padded    plain fine-tuning (the recipe's baseline), inputs padded to --max-length
+  plain_dynamic   plain fine-tuning, dynamic padding
+Ratios written to the JSON (per encoder and batch size):
+  exact_speedup_over_reference      reference step time / eapr_exact step time (= pairs/s ratio)
+  masked_speedup_over_reference     reference / eapr_masked
+  eapr_over_plain_step_time         eapr_exact / plain_padded   (both padded to --max-length)
+  eapr_masked_over_plain_step_time  eapr_masked / plain_dynamic (both dynamic)
 
-It also compares AllenNLP's GradientDescentTrainer with a bare torch loop doing the same EAPR
-steps (same model, batches, optimizer, grad-norm clipping).
+On CUDA, `--amp bf16|fp16` runs every variant under autocast (fp16 with a gradient scaler), and
+peak memory is `torch.cuda.max_memory_allocated` per variant; on CPU `--memory` measures each
+variant's peak resident memory in a fresh subprocess.
 
-    python benchmarks/speed.py --encoder DIR [--batch-size 16] [--max-length 64] [--steps 10]
-        [--data FILE.tsv] [--out benchmarks/results/speed.json]
+    python benchmarks/speed.py --encoders DIR6 DIR12 --batch-sizes 16 32 --data XNLI_DEV_EN.tsv \
+        --synonyms counterfitted_neighbors.json [--max-length 128] [--rounds 7] [--device cuda --amp bf16]
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -35,92 +45,140 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-VARIANTS = {
-    "plain": None,
-    "eapr_exact": {"mode": "exact", "capture": "one_layer"},
-    "eapr_masked": {"mode": "masked", "capture": "one_layer"},
-    "eapr_all_layers": {"mode": "exact", "capture": "all_layers"},
-}
+VARIANTS = ("reference", "eapr_exact", "eapr_masked", "plain_padded", "plain_dynamic")
+PAPER = {"alpha": 0.1, "beta": 1.0}  # the release's run-script weights (method.md)
 
 
-def build(args, variant: str):
-    """(model, batch tensors, optimizer) for one variant, all from the same seed and data, built by
-    the recipe (`training_configs/`) exactly as `allennlp train` builds them."""
+def recipe_model(args, encoder: str, batch_size: int, method: str, mode: str = "exact"):
+    """The recipe's model and one batch of its training instances (recipe = what users run)."""
     from allennlp.data import Batch, Vocabulary
-    from allennlp.nn.util import move_to_device
+    from allennlp.models import Model
 
     from scripts.recipe import build_reader, recipe_params
 
-    spec = VARIANTS[variant]
-    params = recipe_params(
-        EAPR_TASK="xnli", EAPR_METHOD="baseline" if spec is None else "eapr", EAPR_ENCODER=args.encoder,
-        EAPR_SYNONYMS=args.synonyms, EAPR_MAX_LENGTH=args.max_length, EAPR_LAYER=args.layer,
-        EAPR_AP_MODE="exact" if spec is None else spec["mode"], EAPR_NUM_PERTURBATIONS=1,
-        **({"EAPR_HEAD": args.head} if args.head else {}),
-    )
-    instances = list(build_reader(params).read(args.data))[: args.batch_size]
+    params = recipe_params(EAPR_TASK="xnli", EAPR_METHOD=method, EAPR_ENCODER=encoder, EAPR_SYNONYMS=args.synonyms,
+                           EAPR_MAX_LENGTH=args.max_length, EAPR_LAYER=args.layer, EAPR_AP_MODE=mode,
+                           EAPR_NUM_PERTURBATIONS=1, **({"EAPR_HEAD": args.head} if args.head else {}))
+    instances = list(build_reader(params).read(args.data))[:batch_size]
     vocab = Vocabulary.from_instances(instances)
-    model_params = params.get("model")
-    model_params["attention_capture"] = "one_layer" if spec is None else spec["capture"]
     torch.manual_seed(0)
-    from allennlp.models import Model
-
-    model = Model.from_params(vocab=vocab, params=model_params)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device).train()
+    model = Model.from_params(vocab=vocab, params=params.get("model"))
     batch = Batch(instances)
     batch.index_instances(vocab)
-    tensors = move_to_device(batch.as_tensor_dict(), device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
-    return model, tensors, optimizer, instances
+    return model, batch.as_tensor_dict(), instances
 
 
-def step(model, tensors, optimizer) -> float:
-    synchronize()
-    start = time.perf_counter()
-    optimizer.zero_grad()
-    loss = model(**tensors)["loss"]
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    synchronize()
-    return time.perf_counter() - start
+class ReferenceStep(torch.nn.Module):
+    """The released code's computation, written as it computes it (see the module docstring)."""
+
+    def __init__(self, encoder: str, num_labels: int, layer: int) -> None:
+        super().__init__()
+        from transformers import AutoModel
+        from transformers.models.roberta.modeling_roberta import RobertaClassificationHead
+
+        self.encoder = AutoModel.from_pretrained(encoder, attn_implementation="eager")
+        config = self.encoder.config
+        self.roberta = config.model_type in ("roberta", "xlm-roberta")
+        self.dropout = torch.nn.Dropout(config.hidden_dropout_prob)
+        if self.roberta:
+            config.num_labels = num_labels
+            self.head = RobertaClassificationHead(config)
+        else:
+            self.head = torch.nn.Linear(config.hidden_size, num_labels)
+        self.layer = layer
+
+    def stream(self, ids, mask, types):
+        out = self.encoder(input_ids=ids, attention_mask=mask, token_type_ids=types,
+                           output_hidden_states=True, output_attentions=True)
+        if self.roberta:
+            logits = self.head(self.dropout(out.last_hidden_state))
+        else:
+            logits = self.head(self.dropout(out.pooler_output))
+        weights = mask.unsqueeze(-1).float()
+        mean = (out.hidden_states[0] * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return logits, mean, out.attentions[self.layer]
+
+    def forward(self, original, perturbed, label):
+        logits_o, mean_o, attention_o = self.stream(*original)
+        logits_p, mean_p, attention_p = self.stream(*perturbed)
+        ce = torch.nn.functional.cross_entropy
+        push = -torch.nn.functional.mse_loss(mean_p, mean_o)
+        pull = torch.nn.functional.mse_loss(attention_p, attention_o)
+        return ce(logits_p, label) + ce(logits_o, label) + PAPER["alpha"] * push + PAPER["beta"] * pull
 
 
-def synchronize() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+def padded_inputs(field, length: int, pad_id: int):
+    tensors = field["tokens"]
+    extra = length - tensors["token_ids"].size(1)
+    pad = torch.nn.functional.pad
+    return (pad(tensors["token_ids"], (0, extra), value=pad_id), pad(tensors["mask"].long(), (0, extra)),
+            pad(tensors["type_ids"], (0, extra)))
 
 
-def time_variants(args) -> Dict[str, List[float]]:
-    built = {name: build(args, name) for name in VARIANTS}
-    times: Dict[str, List[float]] = {name: [] for name in VARIANTS}
-    for name, (model, tensors, optimizer, _) in built.items():
-        for _ in range(args.warmup):
-            step(model, tensors, optimizer)
-    for round_index in range(args.steps):
-        for name, (model, tensors, optimizer, _) in built.items():
-            times[name].append(step(model, tensors, optimizer))
-        print(f"round {round_index + 1}/{args.steps}: " +
-              "  ".join(f"{n} {times[n][-1]:.3f}s" for n in VARIANTS), flush=True)
-    return times
+def build(args, encoder: str, batch_size: int, variant: str, device: torch.device):
+    """`(module, inputs, step function)` of one variant, on the same pairs."""
+    from allennlp.nn.util import move_to_device
+
+    if variant == "reference":
+        model, tensors, _ = recipe_model(args, encoder, batch_size, "eapr")
+        reference = ReferenceStep(encoder, model.vocab.get_vocab_size("labels"), args.layer).to(device)
+        pad_id = reference.encoder.config.pad_token_id or 0
+        inputs = tuple(move_to_device(padded_inputs(tensors[k], args.max_length, pad_id), device)
+                       for k in ("tokens", "perturbed_tokens")) + (move_to_device(tensors["label"], device),)
+        return reference, inputs, lambda module, inputs: module(*inputs)
+    method, mode = {"eapr_exact": ("eapr", "exact"), "eapr_masked": ("eapr", "masked"),
+                    "plain_padded": ("baseline", "exact"), "plain_dynamic": ("baseline", "exact")}[variant]
+    model, tensors, _ = recipe_model(args, encoder, batch_size, method, mode)
+    if variant == "plain_padded":
+        tensors["tokens"] = model._pad(tensors["tokens"], args.max_length)
+    return model.to(device), move_to_device(tensors, device), lambda module, inputs: module(**inputs)["loss"]
 
 
-def peak_memory_one(args, variant: str) -> float:
-    """Run warm-up + steps of one variant in this (fresh) process; return peak memory in MB."""
-    model, tensors, optimizer, _ = build(args, variant)
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    for _ in range(2):
-        step(model, tensors, optimizer)
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return peak_rss_mb()
+def autocast(args, device):
+    if device.type != "cuda" or args.amp == "none":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16 if args.amp == "bf16" else torch.float16)
+
+
+def synchronize(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Runner:
+    """One variant ready to step: module in training mode, AdamW, an AMP scaler for fp16."""
+
+    def __init__(self, args, encoder, batch_size, variant, device):
+        self.module, self.inputs, self.loss = build(args, encoder, batch_size, variant, device)
+        self.module.train()
+        self.optimizer = torch.optim.AdamW(self.module.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and args.amp == "fp16")
+        self.args, self.device = args, device
+        self.peak_mb = 0.0
+
+    def step(self) -> float:
+        device = self.device
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        synchronize(device)
+        start = time.perf_counter()
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast(self.args, device):
+            loss = self.loss(self.module, self.inputs)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.module.parameters(), 1.0)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        synchronize(device)
+        elapsed = time.perf_counter() - start
+        if device.type == "cuda":
+            self.peak_mb = max(self.peak_mb, torch.cuda.max_memory_allocated(device) / 2**20)
+        return elapsed
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory. VmHWM, unlike ru_maxrss, is not inherited from the
-    parent across fork/exec, so each measuring subprocess reports only its own peak."""
+    """This process's peak resident memory (VmHWM is not inherited across fork/exec)."""
     try:
         for line in open("/proc/self/status"):
             if line.startswith("VmHWM:"):
@@ -130,96 +188,91 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def trainer_vs_bare_loop(args) -> Dict[str, float]:
-    """Seconds per step: AllenNLP's GradientDescentTrainer vs a bare torch loop, same EAPR steps."""
-    from allennlp.data.data_loaders import SimpleDataLoader
-    from allennlp.training import GradientDescentTrainer
+def cpu_memory(args, encoder: str, batch_size: int, variant: str) -> float:
+    command = [sys.executable, __file__, "--one", variant, "--encoders", encoder, "--batch-sizes", str(batch_size),
+               "--data", args.data, "--synonyms", args.synonyms, "--max-length", str(args.max_length),
+               "--layer", str(args.layer)] + (["--head", args.head] if args.head else [])
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"]
 
-    model, _, optimizer, instances = build(args, "eapr_exact")
-    loader = SimpleDataLoader(instances * args.steps, args.batch_size, shuffle=False, vocab=model.vocab)
-    batches = list(loader)
-    device = next(model.parameters()).device
-    from allennlp.nn.util import move_to_device
 
-    for batch in batches[: args.warmup]:
-        step(model, move_to_device(batch, device), optimizer)
-    start = time.perf_counter()
-    for batch in batches:
-        step(model, move_to_device(batch, device), optimizer)
-    bare = (time.perf_counter() - start) / len(batches)
-
-    trainer = GradientDescentTrainer(
-        model=model, optimizer=optimizer, data_loader=loader, num_epochs=1, grad_norm=1.0,
-        cuda_device=0 if torch.cuda.is_available() else -1, serialization_dir=None,
-        enable_default_callbacks=False,
-    )
-    start = time.perf_counter()
-    trainer.train()
-    allennlp_time = (time.perf_counter() - start) / len(batches)
-    return {"bare_torch_step_s": bare, "allennlp_trainer_step_s": allennlp_time,
-            "allennlp_over_bare": allennlp_time / bare}
+def measure(args, encoder: str, batch_size: int, device: torch.device) -> Dict:
+    runners = {variant: Runner(args, encoder, batch_size, variant, device) for variant in VARIANTS}
+    for runner in runners.values():
+        for _ in range(args.warmup):
+            runner.step()
+    times: Dict[str, List[float]] = {variant: [] for variant in VARIANTS}
+    for round_index in range(args.rounds):
+        for variant, runner in runners.items():
+            times[variant].append(runner.step())
+        print(f"{Path(encoder).name} batch {batch_size} round {round_index + 1}/{args.rounds}: "
+              + "  ".join(f"{v} {times[v][-1]:.3f}s" for v in VARIANTS), flush=True)
+    median = {variant: statistics.median(values) for variant, values in times.items()}
+    layers = runners["reference"].module.encoder.config.num_hidden_layers
+    result = {
+        "encoder": encoder, "layers": layers, "batch_size": batch_size,
+        "median_step_s": median, "pairs_per_s": {v: batch_size / t for v, t in median.items()},
+        "step_times_s": times,
+        "exact_speedup_over_reference": median["reference"] / median["eapr_exact"],
+        "masked_speedup_over_reference": median["reference"] / median["eapr_masked"],
+        "eapr_over_plain_step_time": median["eapr_exact"] / median["plain_padded"],
+        "eapr_masked_over_plain_step_time": median["eapr_masked"] / median["plain_dynamic"],
+    }
+    if device.type == "cuda":
+        result["peak_memory_mb"] = {variant: runner.peak_mb for variant, runner in runners.items()}
+    del runners
+    if device.type == "cpu" and args.memory:
+        result["peak_memory_mb"] = {variant: cpu_memory(args, encoder, batch_size, variant) for variant in VARIANTS}
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--encoder", required=True, help="HF model folder or name")
+    parser.add_argument("--encoders", nargs="+", required=True, help="HF model folders or names")
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[16, 32])
     parser.add_argument("--data", required=True, help="XTREME-layout pair TSV (e.g. ../shared/data/xnli/dev-en.tsv)")
     parser.add_argument("--synonyms", required=True, help="synonym table (counterfitted_neighbors.json)")
     parser.add_argument("--head", default=None, help="EAPR_HEAD (default: the recipe's, by encoder name)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--layer", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="CUDA only")
+    parser.add_argument("--memory", action="store_true", help="CPU: peak memory per variant (subprocesses)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "speed.json"))
-    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: memory of one variant
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: CPU memory of one variant
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if args.amp != "none" and device.type != "cuda":
+        raise SystemExit("--amp needs --device cuda")
     if args.one:
-        print(json.dumps({"peak_mb": peak_memory_one(args, args.one)}))
+        runner = Runner(args, args.encoders[0], args.batch_sizes[0], args.one, device)
+        for _ in range(2):
+            runner.step()
+        print(json.dumps({"peak_mb": peak_rss_mb()}))
         return
 
-    memory = {}
-    for name in VARIANTS:
-        command = [sys.executable, __file__, "--one", name, "--encoder", args.encoder,
-                   "--data", args.data, "--synonyms", args.synonyms, "--batch-size", str(args.batch_size),
-                   "--max-length", str(args.max_length), "--layer", str(args.layer)]
-        if args.head:
-            command += ["--head", args.head]
-        if args.threads:
-            command += ["--threads", str(args.threads)]
-        result = subprocess.run(command, capture_output=True, text=True, check=True)
-        memory[name] = json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"]
-    times = time_variants(args)
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    loop = trainer_vs_bare_loop(args)
-    import transformers
+    results = [measure(args, encoder, batch_size, device) for encoder in args.encoders for batch_size in args.batch_sizes]
     import allennlp
+    import transformers
 
     report = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-                   + ("GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"),
+                   + (f"GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "no GPU used"),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "allennlp": allennlp.__version__, "python": platform.python_version()},
-        "settings": {k: v for k, v in vars(args).items() if k not in ("one",)},
-        "median_step_s": medians,
-        "step_times_s": times,
-        "eapr_over_plain_step_time": medians["eapr_exact"] / medians["plain"],
-        "eapr_masked_over_plain_step_time": medians["eapr_masked"] / medians["plain"],
-        "exact_over_masked_step_time": medians["eapr_exact"] / medians["eapr_masked"],
-        "all_layers_over_one_layer_step_time": medians["eapr_all_layers"] / medians["eapr_exact"],
-        "peak_memory_mb": memory,
-        "trainer_vs_bare_loop": loop,
+        "settings": {k: v for k, v in vars(args).items() if k != "one"},
+        "results": results,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: report[k] for k in (
-        "median_step_s", "eapr_over_plain_step_time", "eapr_masked_over_plain_step_time",
-        "exact_over_masked_step_time", "all_layers_over_one_layer_step_time", "peak_memory_mb",
-        "trainer_vs_bare_loop")}, indent=2))
+    for result in results:
+        print(json.dumps({k: v for k, v in result.items() if k not in ("step_times_s", "encoder")}))
 
 
 if __name__ == "__main__":
