@@ -8,6 +8,8 @@ import logging
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import torch
+
 from allennlp.commands.subcommand import Subcommand
 from allennlp.common import logging as common_logging
 from allennlp.common.checks import ConfigurationError
@@ -15,7 +17,7 @@ from allennlp.common.util import prepare_environment
 from allennlp.data import Instance, Vocabulary
 from allennlp.data.data_loaders import SimpleDataLoader
 from allennlp.data.samplers import BucketBatchSampler
-from allennlp.training.util import evaluate
+from allennlp.nn.util import int_to_device
 
 from eapr_plugin.commands.archives import checked_load_archive
 from eapr_plugin.common.languages import check_language
@@ -185,9 +187,8 @@ def evaluate_languages(
                 raise ConfigurationError(
                     f"two inputs are language {language!r} ({results[language]['path']} and {path})"
                 )
-            loader = SimpleDataLoader(by_length(group, batch_size), batch_size, vocab=model.vocab)
-            metrics = evaluate(model, loader, cuda_device=cuda_device)
-            results[language] = {**metrics, "path": path, "num_instances": len(group)}
+            metrics, correct = evaluate_group(model, group, batch_size, cuda_device)
+            results[language] = {**metrics, "path": path, "num_instances": len(group), "correct": correct}
             logger.info("%s: accuracy %.4f (%d instances)", language, metrics["accuracy"], len(group))
 
     accuracies = {language: result["accuracy"] for language, result in results.items()}
@@ -202,6 +203,31 @@ def evaluate_languages(
     bar_chart({title: accuracies}, os.path.join(output_dir, "accuracy.png"), title)
     print(markdown_table({title: accuracies}))
     return report
+
+
+def evaluate_group(model, instances: List[Instance], batch_size: int, cuda_device: int) -> Tuple[Dict[str, Any], str]:
+    """
+    The model's metrics on `instances` (batches bucketed by length) and which instances it gets
+    right, as a string of `0`/`1` in the instances' order (what a paired bootstrap over test
+    examples needs; the accuracy is the model's own metric, as `allennlp evaluate` reports it).
+    """
+    device = int_to_device(cuda_device)
+    loader = SimpleDataLoader(by_length(instances, batch_size), batch_size, vocab=model.vocab)
+    loader.set_target_device(device)
+    model.get_metrics(reset=True)
+    hits: Dict[int, int] = {}
+    losses: List[float] = []
+    with torch.no_grad():
+        for batch in loader:
+            output = model(**batch)
+            losses.append(float(output["loss"]))
+            right = (output["logits"].argmax(-1) == batch["label"].view(-1)).tolist()
+            for metadata, hit in zip(batch["metadata"], right):
+                hits[id(metadata)] = int(hit)
+    metrics = model.get_metrics(reset=True)
+    metrics["loss"] = sum(losses) / max(len(losses), 1)
+    order = [id(instance["metadata"].metadata) for instance in instances]
+    return metrics, "".join(str(hits[key]) for key in order)
 
 
 def by_length(instances: List[Instance], batch_size: int) -> List[Instance]:

@@ -1,0 +1,41 @@
+"""Paired statistics against hand computations (the t interval written out, the bootstrap's limits)."""
+import math
+
+import pytest
+
+from eapr_plugin.common.paired import describe, paired_bootstrap, paired_seeds, verdict
+
+
+def test_paired_seeds_against_a_hand_computed_t_interval():
+    a = {"1": 0.76, "2": 0.74, "3": 0.77, "4": 0.75, "5": 0.78, "9": 0.5}
+    b = {"1": 0.75, "2": 0.745, "3": 0.76, "4": 0.74, "5": 0.765}
+    result = paired_seeds(a, b)
+    differences = [0.01, -0.005, 0.01, 0.01, 0.015]
+    mean = sum(differences) / 5
+    std = math.sqrt(sum((d - mean) ** 2 for d in differences) / 4)
+    half = 2.7764451051977987 * std / math.sqrt(5)  # t(0.975, 4)
+    assert result["seeds"] == ["1", "2", "3", "4", "5"] and result["n"] == 5
+    assert result["mean"] == pytest.approx(mean) and result["std"] == pytest.approx(std)
+    assert (result["ci_low"], result["ci_high"]) == (pytest.approx(mean - half), pytest.approx(mean + half))
+    assert mean - half < 0 < mean + half and result["verdict"] == "not distinguishable"  # +0.8 ± 0.94 points
+    assert paired_seeds({"1": 0.5}, {"2": 0.5})["verdict"] == "no common seed"
+    single = paired_seeds({"1": 0.6}, {"1": 0.5})
+    assert single["mean"] == pytest.approx(0.1) and single["ci_low"] is None and single["verdict"] == "n/a"
+
+
+def test_verdict_needs_the_interval_to_exclude_zero():
+    assert verdict(0.001, 0.02) == "gain" and verdict(-0.02, -0.001) == "loss"
+    assert verdict(-0.01, 0.02) == "not distinguishable" and verdict(0.0, 0.02) == "not distinguishable"
+
+
+def test_paired_bootstrap_brackets_the_difference_and_detects_a_clear_gain():
+    better = [1] * 90 + [0] * 10
+    worse = [1] * 60 + [0] * 40
+    result = paired_bootstrap(better, worse, samples=2000)
+    assert result["mean"] == pytest.approx(0.30)
+    assert result["ci_low"] < 0.30 < result["ci_high"] and result["verdict"] == "gain"
+    same = paired_bootstrap(better, better, samples=500)
+    assert same["ci_low"] == same["ci_high"] == 0.0 and same["verdict"] == "not distinguishable"
+    with pytest.raises(ValueError, match="same non-empty examples"):
+        paired_bootstrap([1, 0], [1])
+    assert describe(result).startswith("+30.00 [") and "100 examples; gain" in describe(result)
