@@ -9,13 +9,24 @@ Protocols (rows are 0-based data rows):
 For pawsx and xnli there is no separate English dev set: the checkpoint is selected on the English
 scored rows (the other languages are never used for selection).
 
-Writes, per protocol, a JSON with every run's per-language accuracy and the mean ± std over seeds,
-and a markdown table (rows: methods; columns: languages, non-English macro average).
+Budgets: `--budget equal-steps` (the default) gives every method the same number of optimizer
+steps: the pair methods train `--epochs` epochs over `--num-perturbations` copies per example, plain
+fine-tuning (`baseline`) `--epochs × --num-perturbations` epochs over the originals.
+`--budget equal-epochs` gives every method `--epochs` (plain fine-tuning then makes a third of the
+updates: label such tables as equal-epoch). Every run records its optimizer steps, the epoch the
+English-dev selection picked and the English dev curve (`run_record.jsonl` of the recipe's
+`eapr_run_record` callback), and the report keeps them per run.
+
+Writes, per protocol, a JSON with every run's per-language accuracy and records, the mean ± std
+over seeds, and the paired difference (by seed, 95% t interval) of every method against plain
+fine-tuning and against two-stream CE on the non-English macro average and per language; and a
+markdown table (rows: methods; columns: languages, non-English macro average) with the paired
+differences below it.
 
     python benchmarks/accuracy.py --protocol sib200 --data-dir ../shared/data --encoder DIR \
         --synonyms ../shared/data/counterfitted_neighbors.json [--methods baseline eapr] [--seeds 1 2 3]
 
-Finished runs (`RUNS_DIR/PROTOCOL/METHOD_aALPHA_bBETA_seedN/languages/metrics.json`) are reused, so
+Finished runs (`RUNS_DIR/PROTOCOL/METHOD_aALPHA_bBETA_eEPOCHS_seedN/languages/metrics.json`) are reused, so
 an interrupted benchmark resumes; `--report-only` writes the report from the finished runs alone,
 for runs made by several processes side by side (each with its own `--out`).
 """
@@ -33,7 +44,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from eapr_plugin.common.reporting import markdown_table, mean_std, summarize  # noqa: E402
 
-METHODS = ("baseline", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt")
+METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt")
+#: methods trained on perturbed pairs (`num_perturbations` copies per example)
+PAIR_METHODS = tuple(m for m in METHODS if m != "baseline")
+#: the comparisons every report makes: each method against these, paired by seed
+REFERENCES = ("baseline", "two_stream_ce")
 #: Each protocol in one line (report headings); `protocol_settings` gives the paths and row ranges.
 PROTOCOLS = {
     "sib200": "train `eng_Latn/train.tsv`, select on `eng_Latn/dev.tsv`, score `{lang}/test.tsv`",
@@ -62,12 +77,36 @@ def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
 PAPER_WEIGHTS = (0.1, 1.0)  # method.md's α (Embedding-Push) and β (Attention-Pull)
 
 
+def epochs_of(args, method: str) -> int:
+    """Equal optimizer steps: plain fine-tuning sees one copy per example where the pair methods see
+    `num_perturbations`, so it gets that many times the epochs; `--budget equal-epochs` does not."""
+    if args.budget == "equal-steps" and method not in PAIR_METHODS:
+        return args.epochs * args.num_perturbations
+    return args.epochs
+
+
+def run_dir_of(args, method: str, seed: int) -> Path:
+    return Path(args.runs_dir) / args.protocol / f"{method}_a{args.alpha}_b{args.beta}_e{epochs_of(args, method)}_seed{seed}"
+
+
+def run_record(run_dir: Path) -> Dict:
+    """Budget and selection of a finished run: optimizer steps, epochs, the selected epoch, the dev curve."""
+    lines = (run_dir / "run_record.jsonl").read_text().splitlines()
+    epochs = [json.loads(line) for line in lines]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {"optimizer_steps": epochs[-1]["optimizer_steps"], "epochs": len(epochs),
+            "selected_epoch": metrics.get("best_epoch"),
+            "dev_curve": [round(e.get("validation_accuracy", float("nan")), 4) for e in epochs],
+            "perturbed_changed": metrics.get("training_perturbed_changed")}
+
+
 def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, float]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **{k: v for k, v in settings.items() if not k.startswith("_")},
            "EAPR_METHOD": method, "EAPR_SEED": str(seed), "EAPR_ENCODER": args.encoder,
            "EAPR_SYNONYMS": args.synonyms, "EAPR_NUM_GPUS": str(args.num_gpus),
            "EAPR_MAX_LENGTH": str(args.max_length), "EAPR_BATCH_SIZE": str(args.batch_size),
-           "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr), "EAPR_EPOCHS": str(args.epochs),
+           "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr),
+           "EAPR_EPOCHS": str(epochs_of(args, method)),
            "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations),
            "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta)}
     if not (run_dir / "model.tar.gz").exists():
@@ -93,7 +132,9 @@ def main() -> None:
     parser.add_argument("--synonyms", required=True)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of the pair methods")
+    parser.add_argument("--budget", default="equal-steps", choices=["equal-steps", "equal-epochs"],
+                        help="equal-steps: plain fine-tuning gets epochs × num_perturbations (the default)")
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--grad-accum", type=int, default=1)
@@ -118,7 +159,7 @@ def main() -> None:
     # leaves every method compared on the seeds it finished.
     for seed in args.seeds:
         for method in args.methods:
-            run_dir = Path(args.runs_dir) / args.protocol / f"{method}_a{args.alpha}_b{args.beta}_seed{seed}"
+            run_dir = run_dir_of(args, method, seed)
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             t0 = time.time()
             if args.report_only:
@@ -138,22 +179,51 @@ def write_report(args, out: Path, runs, started: float) -> None:
 
     import torch
 
-    summary = {}
+    from eapr_plugin.common.paired import non_english_average_by_seed, paired_seeds
+
+    summary, records = {}, {}
     for method, by_seed in runs.items():
         languages = list(next(iter(by_seed.values())))
         per_language = {l: mean_std([acc[l] for acc in by_seed.values()]) for l in languages}
-        non_english = {seed: summarize(acc)["average_non_english"] for seed, acc in sorted(by_seed.items())}
+        non_english = {str(seed): value for seed, value in non_english_average_by_seed(by_seed).items()}
+        records[method] = {str(seed): run_record(run_dir_of(args, method, seed)) for seed in sorted(by_seed)}
         summary[method] = {"per_language": per_language, "average_non_english": mean_std(list(non_english.values())),
-                           "non_english_by_seed": non_english, "seeds": sorted(by_seed)}
+                           "non_english_by_seed": non_english, "seeds": sorted(by_seed),
+                           "optimizer_steps": sorted({r["optimizer_steps"] for r in records[method].values()}),
+                           "epochs": epochs_of(args, method)}
+    paired = {}
+    for reference in REFERENCES:
+        if reference not in runs:
+            continue
+        for method in runs:
+            if method == reference:
+                continue
+            mine, theirs = runs[method], runs[reference]
+            common = [seed for seed in mine if seed in theirs]
+            paired[f"{method} - {reference}"] = {
+                "average_non_english": paired_seeds(summary[method]["non_english_by_seed"],
+                                                    summary[reference]["non_english_by_seed"]),
+                "per_language": {l: paired_seeds({str(s): mine[s][l] for s in common}, {str(s): theirs[s][l] for s in common})
+                                 for l in summary[method]["per_language"]},
+            }
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                    + ("GPU" if torch.cuda.is_available() else "no GPU"),
-        "settings": vars(args), "wall_s": time.time() - started, "runs": runs, "summary": summary,
+        "settings": vars(args), "wall_s": time.time() - started, "runs": runs, "records": records,
+        "summary": summary, "paired": paired,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    out.with_suffix(".md").write_text(markdown(summary))
+    out.with_suffix(".md").write_text(markdown(summary) + "\n" + paired_markdown(paired))
+
+
+def paired_markdown(paired) -> str:
+    from eapr_plugin.common.paired import describe
+
+    lines = ["| comparison | non-English average, paired by seed (points, 95% t interval) |", "|---|---|"]
+    lines += [f"| {name} | {describe(entry['average_non_english'])} |" for name, entry in paired.items()]
+    return "\n".join(lines) + "\n"
 
 
 def markdown(summary) -> str:

@@ -211,12 +211,13 @@ def main() -> None:
     parser.add_argument("--benchmarks", default=None, help="also write the tables into this file")
     parser.add_argument("--readme", default=None, help="also write the demo's table into this README")
     args = parser.parse_args()
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        tables(Path(args.results))
-    print(buffer.getvalue())
-    if args.benchmarks:
-        replace_block(Path(args.benchmarks), buffer.getvalue())
+    if args.benchmarks or not args.readme:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            tables(Path(args.results))
+        print(buffer.getvalue())
+        if args.benchmarks:
+            replace_block(Path(args.benchmarks), buffer.getvalue())
     demo_file = Path(args.results) / "demo.json"
     if args.readme:
         if not demo_file.exists():

@@ -118,6 +118,8 @@ local default_head(encoder) =
 local methods = {
   baseline: { perturb: false, terms: [] },  // plain fine-tuning on the English data
   rsda: { perturb: true, terms: [] },  // RS-DA: fine-tuning on the perturbed copies only
+  // the two streams' CE only (robust targets on, no Embedding-Push / Attention-Pull): EAPR at α = β = 0
+  two_stream_ce: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }] },
   eapr: {
     perturb: true,
     terms: [
@@ -207,7 +209,8 @@ local methods = {
         use_amp: num("EAPR_AMP", false),
         // dropout seeded per batch position: `--recover` after a kill continues bit for bit;
         // the encoder's config and tokenizer go into the archive, so it loads on other machines
-        callbacks: [{ type: "eapr_batch_seeds", seed: seed }, { type: "eapr_encoder_files" }],
+        // and each epoch's optimizer steps and dev metrics go to run_record.jsonl
+        callbacks: [{ type: "eapr_batch_seeds", seed: seed }, { type: "eapr_encoder_files" }, { type: "eapr_run_record" }],
         // EAPR_NUM_GPUS unset: AllenNLP's choice (the first GPU if there is one, else the CPU)
         [if distributed_devices == null && num_gpus != null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
       },

@@ -41,25 +41,36 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
         write_topic_task(str(data / "sib200"), split=split)
     out = tmp_path / "accuracy.json"
     run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
-         "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "eapr",
-         "--seeds", "1", "2", "--epochs", "1", "--max-length", "32", "--batch-size", "8",
+         "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "baseline", "eapr",
+         "--seeds", "1", "2", "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
          "--runs-dir", str(tmp_path / "runs"), "--out", str(out)])
     report = json.loads(out.read_text())
-    assert set(report["summary"]) == {"eapr"}
+    assert set(report["summary"]) == {"baseline", "eapr"}
     eapr = report["summary"]["eapr"]
     assert set(eapr["per_language"]) == {"eng_Latn", "deu_Latn", "fra_Latn", "zho_Hans"}
     assert eapr["average_non_english"]["n"] == 2
-    assert "avg non-en" in out.with_suffix(".md").read_text()
+    # equal optimizer steps: plain fine-tuning ran 2 epochs over the originals, EAPR 1 over 2 copies
+    records = report["records"]
+    assert [r["epochs"] for r in records["baseline"].values()] == [2, 2]
+    assert [r["epochs"] for r in records["eapr"].values()] == [1, 1]
+    assert report["summary"]["baseline"]["optimizer_steps"] == report["summary"]["eapr"]["optimizer_steps"]
+    assert all(len(r["dev_curve"]) == r["epochs"] and r["selected_epoch"] in range(r["epochs"])
+               for by_seed in records.values() for r in by_seed.values())
+    pair = report["paired"]["eapr - baseline"]["average_non_english"]
+    by_seed = {m: report["summary"][m]["non_english_by_seed"] for m in ("eapr", "baseline")}
+    assert pair["differences"] == pytest.approx([by_seed["eapr"][s] - by_seed["baseline"][s] for s in ("1", "2")])
+    text = out.with_suffix(".md").read_text()
+    assert "avg non-en" in text and "| eapr - baseline |" in text
     # --report-only gathers what is finished (seeds 1-2 of eapr) and trains nothing new.
     gathered = tmp_path / "gathered.json"
     run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
          "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "baseline", "eapr",
-         "--seeds", "1", "2", "3", "--epochs", "1", "--max-length", "32", "--batch-size", "8",
+         "--seeds", "1", "2", "3", "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
          "--runs-dir", str(tmp_path / "runs"), "--out", str(gathered), "--report-only"])
     summary = json.loads(gathered.read_text())["summary"]
-    assert set(summary) == {"eapr"} and summary["eapr"]["seeds"] == [1, 2]
+    assert set(summary) == {"baseline", "eapr"} and summary["eapr"]["seeds"] == [1, 2]
     assert summary["eapr"]["average_non_english"] == eapr["average_non_english"]
-    assert not list((tmp_path / "runs" / "sib200").glob("baseline*"))
+    assert not list((tmp_path / "runs" / "sib200").glob("*seed3*"))
     # report.py turns the JSON into the README's table, between the markers, prose untouched.
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nprose\n")
@@ -74,11 +85,12 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     # weights_*.json, one row per (α, β).
     common = ["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
               "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "eapr",
-              "--epochs", "1", "--max-length", "32", "--batch-size", "8", "--runs-dir", str(tmp_path / "runs")]
+              "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
+              "--runs-dir", str(tmp_path / "runs")]
     sweep = tmp_path / "sweep"
     run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json")])
     run(common + ["--seeds", "1", "2", "--report-only", "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")])
-    config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_seed1" / "config.json").read_text())
+    config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "config.json").read_text())
     assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
     table = run(["benchmarks/report.py", str(sweep)]).stdout
     assert "Accuracy of EAPR by loss weight, sib200 protocol" in table

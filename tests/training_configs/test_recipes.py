@@ -50,7 +50,7 @@ def test_defaults_are_the_papers_setup(monkeypatch):
     assert "perturber" not in config["validation_dataset_reader"]
     assert "cuda_device" not in trainer and "distributed" not in config  # the GPU if any, else the CPU
     assert config["include_in_archive"] == ["encoder"]
-    assert {"type": "eapr_encoder_files"} in trainer["callbacks"]
+    assert {"type": "eapr_encoder_files"} in trainer["callbacks"] and {"type": "eapr_run_record"} in trainer["callbacks"]
     pawsx = Params.from_file(str(CONFIGS / "pawsx_baseline.jsonnet")).as_dict()
     assert pawsx["model"]["loss_terms"] == [] and "perturber" not in pawsx["dataset_reader"]
     assert pawsx["trainer"]["num_epochs"] == 30
@@ -120,6 +120,9 @@ def test_experiment_config_methods_are_eapr_with_one_thing_off(task, monkeypatch
         ablation = config(method)
         assert {t["type"]: t["weight"] for t in ablation["model"]["loss_terms"]} == {**weights, term: 0.0}
         assert ablation["dataset_reader"] == eapr["dataset_reader"]
+    two_stream = config("two_stream_ce")
+    assert two_stream["model"]["loss_terms"] == [{"type": "robust_targets", "weight": 1.0}]
+    assert two_stream["dataset_reader"] == eapr["dataset_reader"]
     rsda, baseline = config("rsda"), config("baseline")
     assert rsda["model"]["loss_terms"] == [] and rsda["dataset_reader"] == eapr["dataset_reader"]
     assert baseline["model"]["loss_terms"] == [] and "perturber" not in baseline["dataset_reader"]

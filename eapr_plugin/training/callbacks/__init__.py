@@ -1,2 +1,3 @@
 from eapr_plugin.training.callbacks.batch_seeds import BatchSeeds
 from eapr_plugin.training.callbacks.encoder_files import EncoderFiles
+from eapr_plugin.training.callbacks.run_record import RunRecord
