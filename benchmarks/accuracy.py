@@ -44,7 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from eapr_plugin.common.reporting import markdown_table, mean_std, summarize  # noqa: E402
 
-METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt")
+METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt",
+           "consistency", "eapr_consistency")
 #: methods trained on perturbed pairs (`num_perturbations` copies per example)
 PAIR_METHODS = tuple(m for m in METHODS if m != "baseline")
 #: the comparisons every report makes: each method against these, paired by seed

@@ -18,6 +18,8 @@
 //   EAPR_ALPHA              0.1  (Embedding-Push weight)
 //   EAPR_BETA               1.0  (Attention-Pull weight)
 //   EAPR_LAYER              5    (Attention-Pull layer, 0-based)
+//   EAPR_PC_WEIGHT          1.0  (prediction-consistency weight; methods consistency, eapr_consistency)
+//   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
 //   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
 //   EAPR_MAX_LENGTH         128
 //   EAPR_LR                 2e-5
@@ -114,12 +116,24 @@ local default_head(encoder) =
   if std.length(std.findSubstr("roberta", name)) + std.length(std.findSubstr("xlm-r", name))
      + std.length(std.findSubstr("xlmr", name)) > 0 then "roberta" else "bert_pooler";
 
+local consistency = {
+  type: "prediction_consistency",
+  weight: num("EAPR_PC_WEIGHT", 1.0),
+  temperature: num("EAPR_PC_TEMPERATURE", 1.0),
+};
+
 // method -> (perturbed training pairs?, loss terms)
 local methods = {
   baseline: { perturb: false, terms: [] },  // plain fine-tuning on the English data
   rsda: { perturb: true, terms: [] },  // RS-DA: fine-tuning on the perturbed copies only
   // the two streams' CE only (robust targets on, no Embedding-Push / Attention-Pull): EAPR at α = β = 0
   two_stream_ce: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }] },
+  // beyond the paper: xTune's prediction consistency beside the two streams' CE, and beside EAPR
+  consistency: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }, consistency] },
+  eapr_consistency: {
+    perturb: true,
+    terms: [{ type: "robust_targets", weight: 1.0 }, { type: "embedding_push", weight: alpha }, pull(beta), consistency],
+  },
   eapr: {
     perturb: true,
     terms: [
