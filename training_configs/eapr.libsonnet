@@ -19,6 +19,8 @@
 //   EAPR_BETA               1.0  (Attention-Pull weight)
 //   EAPR_LAYER              5    (Attention-Pull layer, 0-based)
 //   EAPR_PC_WEIGHT          1.0  (prediction-consistency weight; methods consistency, eapr_consistency)
+//   EAPR_BALANCE            unset (e.g. "embedding_push=0.1,attention_pull=0.1": balanced weights)
+//   EAPR_BALANCE_BATCHES    8    (batches the balance is measured on before it is frozen)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
 //   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
 //   EAPR_MAX_LENGTH         128
@@ -116,6 +118,14 @@ local default_head(encoder) =
   if std.length(std.findSubstr("roberta", name)) + std.length(std.findSubstr("xlm-r", name))
      + std.length(std.findSubstr("xlmr", name)) > 0 then "roberta" else "bert_pooler";
 
+// "embedding_push=0.1,attention_pull=0.1": balanced weights (a deviation from the paper; see the
+// model's `balance`): each named term's encoder gradient = share × the task CE's, frozen after
+// EAPR_BALANCE_BATCHES batches
+local balance =
+  local value = std.extVar("EAPR_BALANCE");
+  if value == "" then null
+  else { [std.split(pair, "=")[0]]: std.parseJson(std.split(pair, "=")[1]) for pair in std.split(value, ",") };
+
 local consistency = {
   type: "prediction_consistency",
   weight: num("EAPR_PC_WEIGHT", 1.0),
@@ -198,6 +208,8 @@ local methods = {
           token_embedders: { tokens: { type: "pretrained_transformer", model_name: encoder } },
         },
         loss_terms: m.terms,
+        [if balance != null then "balance"]: balance,
+        [if balance != null then "balance_batches"]: num("EAPR_BALANCE_BATCHES", 8),
         initializer: head_init,
       } + heads[head],
       // EAPR_BUCKET=true: batches of similar length (AllenNLP's bucket sampler, shuffled batches),

@@ -37,6 +37,8 @@ KINDS: Dict[str, Optional[Tuple[str, float]]] = {
     "EAPR_LAYER": ("int", 0),
     "EAPR_PC_WEIGHT": ("float", 0),
     "EAPR_PC_TEMPERATURE": ("float", 0),
+    "EAPR_BALANCE": None,
+    "EAPR_BALANCE_BATCHES": ("int", 1),
     "EAPR_AP_MODE": None,
     "EAPR_MAX_LENGTH": ("int", 1),
     "EAPR_LR": ("float", 0),

@@ -90,6 +90,17 @@ class EaprClassifier(Model):
         How Attention-Pull's layer is read: `"one_layer"` asks only that layer for its attention
         probabilities (the fast path), `"all_layers"` runs HF's `output_attentions=True` and keeps
         one (the reference path, for benchmarks).
+    balance : `Dict[str, float]`, optional (default = `None`)
+        Balanced weights, a **deviation from the paper** (off by default): `{term name: share}`
+        sets each named term's weight so that the gradient norm of the weighted term on the
+        encoder's parameters is `share` × that of the task CE, both averaged over the first
+        `balance_batches` training batches (distributed workers average theirs), after which the
+        weights are frozen, logged, reported as `weight_{name}` metrics and saved with the model (a
+        `--recover`ed or loaded model keeps them). Until then the term's configured weight applies.
+        A share bounds a term's pull on the encoder whatever its raw scale (the paper's β = 100
+        makes Attention-Pull 2.7× the task CE's gradient and collapses training; a share of 0.5
+        cannot).
+    balance_batches : `int`, optional (default = `8`)
     trim_after_pulled_layer : `bool`, optional (default = `True`)
         In exact mode, run the encoder layers after Attention-Pull's on the batch's real length
         instead of `max_length` (same values, less work; `False` is the reference for benchmarks).
@@ -110,6 +121,8 @@ class EaprClassifier(Model):
         loss_terms: Optional[List[PairLoss]] = None,
         attention_capture: str = "one_layer",
         trim_after_pulled_layer: bool = True,
+        balance: Optional[Dict[str, float]] = None,
+        balance_batches: int = 8,
         label_namespace: str = "labels",
         initializer: Optional[InitializerApplicator] = None,
         **kwargs,
@@ -155,6 +168,20 @@ class EaprClassifier(Model):
         if len(set(names)) != len(names):
             raise ConfigurationError(f"eapr_classifier: `loss_terms` repeats a term: {names}")
         self._request = reduce(StreamRequest.merge, (t.request() for t in self._loss_terms), StreamRequest())
+        self._balance = dict(balance or {})
+        unknown = set(self._balance) - set(names)
+        if unknown or any(share <= 0 for share in self._balance.values()) or balance_batches < 1:
+            raise ConfigurationError(
+                f"eapr_classifier: `balance` must map configured term names {names} to shares > 0 and "
+                f"`balance_batches` must be >= 1; got {self._balance} and {balance_batches} (EAPR_BALANCE)"
+            )
+        self._balance_batches = balance_batches
+        # frozen balanced weights (0: not measured yet) and the running gradient-norm sums
+        # (task CE first, then each term), saved with the model
+        persistent = bool(self._balance)  # models without balancing keep their state dict as before
+        self.register_buffer("_balanced_weights", torch.zeros(len(names)), persistent=persistent)
+        self.register_buffer("_balance_sums", torch.zeros(len(names) + 1, dtype=torch.float64), persistent=persistent)
+        self.register_buffer("_balance_seen", torch.zeros((), dtype=torch.long), persistent=persistent)
         layer = self._request.attention_layer
         if layer is not None and layer >= config.num_hidden_layers:
             raise ConfigurationError(
@@ -355,9 +382,11 @@ class EaprClassifier(Model):
             values = {"task_loss": loss}
             if pair_terms:
                 for term in self._loss_terms:
-                    value = term.from_streams(original, perturbed, label)
-                    values[f"{term.name}_loss"] = value
-                    loss = loss + term.weight * value
+                    values[f"{term.name}_loss"] = term.from_streams(original, perturbed, label)
+                if self._balance and self.training and not self._balance_frozen():
+                    self._measure_for_balance(values)
+                for index, term in enumerate(self._loss_terms):
+                    loss = loss + self._weight(index, term) * values[f"{term.name}_loss"]
             self._check_finite(values, loss)
             output.update(values)
             for key, value in values.items():
@@ -369,6 +398,39 @@ class EaprClassifier(Model):
         if self.training:
             self._batches_seen += 1
         return output
+
+    def _balance_frozen(self) -> bool:
+        return bool(self._balance_seen >= self._balance_batches)
+
+    def _weight(self, index: int, term: PairLoss) -> float:
+        if term.name in self._balance and self._balance_frozen():
+            return float(self._balanced_weights[index])
+        return term.weight
+
+    def _measure_for_balance(self, values: Dict[str, torch.Tensor]) -> None:
+        """Add this batch's encoder gradient norms (task CE, then each term) to the balance sums;
+        after `balance_batches` batches, freeze the weights."""
+        parameters = [p for p in self._transformer.parameters() if p.requires_grad]
+        keys = ["task_loss"] + [f"{term.name}_loss" for term in self._loss_terms]
+        for position, key in enumerate(keys):
+            if position > 0 and self._loss_terms[position - 1].name not in self._balance:
+                continue
+            grads = torch.autograd.grad(values[key], parameters, retain_graph=True, allow_unused=True)
+            norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads if g is not None))
+            self._balance_sums[position] += norm.detach()
+        self._balance_seen += 1
+        if not self._balance_frozen():
+            return
+        sums = self._balance_sums.clone()
+        if util.is_distributed():
+            torch.distributed.all_reduce(sums)
+        for index, term in enumerate(self._loss_terms):
+            if term.name in self._balance:
+                share = self._balance[term.name]
+                self._balanced_weights[index] = share * sums[0] / sums[index + 1].clamp(min=1e-12)
+                logger.info("balanced weight of %s: %.6g (its encoder gradient norm = %s × the task CE's, "
+                            "mean of %d batches; configured weight %s no longer used)", term.name,
+                            float(self._balanced_weights[index]), share, self._balance_batches, term.weight)
 
     @staticmethod
     def _copies_changed(tokens: TextFieldTensors, perturbed_tokens: TextFieldTensors) -> float:
@@ -384,7 +446,7 @@ class EaprClassifier(Model):
 
     def _check_finite(self, values: Dict[str, torch.Tensor], total: torch.Tensor) -> None:
         """Stop on a NaN/Inf term (named, with the batch) or on a total that overflowed."""
-        weights = {f"{term.name}_loss": term.weight for term in self._loss_terms}
+        weights = {f"{term.name}_loss": self._weight(i, term) for i, term in enumerate(self._loss_terms)}
         for key, value in values.items():
             if not torch.isfinite(value).all():
                 hint = (
@@ -432,6 +494,10 @@ class EaprClassifier(Model):
             # get_metric is an all-reduce).
             if average._count > 0:
                 metrics[key] = float(average.get_metric(reset))
+        if self._balance and self._balance_frozen():
+            for index, term in enumerate(self._loss_terms):
+                if term.name in self._balance:
+                    metrics[f"weight_{term.name}"] = float(self._balanced_weights[index])
         if self._perturbed_share._count > 0:
             # share of training pairs whose perturbed copy differs from its original (per epoch)
             metrics["perturbed_changed"] = float(self._perturbed_share.get_metric(reset))

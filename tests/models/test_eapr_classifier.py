@@ -353,3 +353,47 @@ def test_prediction_consistency_in_the_model_matches_an_independent_computation(
     assert output["prediction_consistency_loss"].item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-7)
     assert [t.name for t in model._loss_terms] == ["robust_targets", "embedding_push", "attention_pull",
                                                    "prediction_consistency"]
+
+
+def _without_dropout(model):
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    return model.train()
+
+
+def test_balanced_weights_set_each_terms_gradient_share_and_freeze(tiny_encoders, synonym_table, nli_files):
+    """Against an independent measurement on a copy of the model: the frozen weight of a term is
+    share × mean ‖∇ task CE‖ / mean ‖∇ term‖ on the encoder over the first batches (dropout off, so
+    both see the same graph); the configured β = 100 (the collapse case) no longer applies once frozen."""
+    model = _without_dropout(build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_BETA="100",
+                                   EAPR_BALANCE="attention_pull=0.5,embedding_push=0.01", EAPR_BALANCE_BATCHES="2"))
+    reference = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_BETA="100")
+    reference.load_state_dict(model.state_dict(), strict=False)  # the same weights, no balancing
+    _without_dropout(reference)
+    instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files, count=8)
+    batches = [tensors(model, instances[:4]), tensors(model, instances[4:])]
+    parameters = [p for p in reference._transformer.parameters() if p.requires_grad]
+    sums = {"task_loss": 0.0, "attention_pull_loss": 0.0, "embedding_push_loss": 0.0}
+    for batch in batches:
+        output = reference(**batch)
+        for key in sums:
+            grads = torch.autograd.grad(output[key], parameters, retain_graph=True, allow_unused=True)
+            sums[key] += float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads if g is not None)))
+
+    first = model(**batches[0])  # measuring: the configured weights still apply
+    assert first["loss"].item() == pytest.approx(
+        (first["task_loss"] + first["robust_targets_loss"] + 0.1 * first["embedding_push_loss"]
+         + 100 * first["attention_pull_loss"]).item(), rel=1e-5)
+    model(**batches[1])
+    metrics = model.get_metrics()
+    assert metrics["weight_attention_pull"] == pytest.approx(0.5 * sums["task_loss"] / sums["attention_pull_loss"], rel=1e-3)
+    assert metrics["weight_embedding_push"] == pytest.approx(0.01 * sums["task_loss"] / sums["embedding_push_loss"], rel=1e-3)
+    third = model(**batches[0])  # frozen: the balanced weights apply
+    weights = {"robust_targets": 1.0, "embedding_push": metrics["weight_embedding_push"],
+               "attention_pull": metrics["weight_attention_pull"]}
+    expected = third["task_loss"] + sum(w * third[f"{name}_loss"] for name, w in weights.items())
+    assert third["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert float(model.state_dict()["_balanced_weights"][2]) == pytest.approx(metrics["weight_attention_pull"])
+    with pytest.raises(ConfigurationError, match="`balance` must map"):
+        build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_BALANCE="attention_push=0.5")
