@@ -9,7 +9,7 @@ from eapr_plugin.version import VERSION
 from eapr_plugin.common.config_env import register_ext_var_defaults
 
 register_ext_var_defaults()
-from eapr_plugin.perturbers import Perturber, SynonymPerturber
+from eapr_plugin.perturbers import Chain, Perturber, SubwordSampling, SynonymPerturber
 from eapr_plugin.losses import AttentionPull, EmbeddingPush, PairLoss, PredictionConsistency, RobustTargets, StreamOutput, StreamRequest
 from eapr_plugin.data import CheckedPretrainedTransformerTokenizer
 from eapr_plugin.dataset_readers import EaprReader, PawsxReader, Sib200Reader, XnliReader

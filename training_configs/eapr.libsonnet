@@ -14,6 +14,9 @@
 //   EAPR_TRAIN_START/_END   row range of the training data (empty: all rows)
 //   EAPR_DEV_START/_END     row range of the dev data (empty: all rows)
 //   EAPR_SYNONYMS           the counter-fitted synonym table (path or URL)
+//   EAPR_PERTURBER          synonym (the paper's); subword_sampling; synonym+subword_sampling
+//   EAPR_SAMPLING_ALPHA     0.1  (unigram sampling smoothing, XLM-R-type tokenizers)
+//   EAPR_SAMPLING_DROPOUT   0.1  (WordPiece longest-match dropout, BERT-type tokenizers)
 //   EAPR_NUM_PERTURBATIONS  3 (copies per English example)
 //   EAPR_ALPHA              0.1  (Embedding-Push weight)
 //   EAPR_BETA               1.0  (Attention-Pull weight)
@@ -126,6 +129,17 @@ local balance =
   if value == "" then null
   else { [std.split(pair, "=")[0]]: std.parseJson(std.split(pair, "=")[1]) for pair in std.split(value, ",") };
 
+// EAPR_PERTURBER: the paper's synonyms; subword sampling of the encoder's own tokenizer (no table,
+// any language); or synonyms, then subword sampling
+local perturbers(encoder) = {
+  local synonym = { type: "synonym", table: ext("EAPR_SYNONYMS", default_synonyms) },
+  local sampling = { type: "subword_sampling", model_name: encoder, alpha: num("EAPR_SAMPLING_ALPHA", 0.1),
+                     dropout: num("EAPR_SAMPLING_DROPOUT", 0.1) },
+  synonym: synonym,
+  subword_sampling: sampling,
+  "synonym+subword_sampling": { type: "chain", perturbers: [synonym, sampling] },
+};
+
 local consistency = {
   type: "prediction_consistency",
   weight: num("EAPR_PC_WEIGHT", 1.0),
@@ -170,6 +184,8 @@ local methods = {
     local m = methods[method];
     local encoder = ext("EAPR_ENCODER", "bert-base-multilingual-cased");
     local head = ext("EAPR_HEAD", default_head(encoder));
+    local perturber = ext("EAPR_PERTURBER", "synonym");
+    assert std.objectHas(perturbers(encoder), perturber) : "EAPR_PERTURBER=" + perturber + " is not a perturber; one of " + std.join(", ", std.objectFields(perturbers(encoder)));
     assert std.objectHas(heads, head) : "EAPR_HEAD=" + head + " is not a head; one of " + std.join(", ", std.objectFields(heads));
     local seed = num("EAPR_SEED", 7);
     local num_gpus = optional_num("EAPR_NUM_GPUS");
@@ -186,7 +202,7 @@ local methods = {
         tokenizer: tokenizer,
         token_indexers: indexers,
         [if std.objectHas(t, "labels") then "labels"]: t.labels,
-        [if m.perturb then "perturber"]: { type: "synonym", table: ext("EAPR_SYNONYMS", default_synonyms) },
+        [if m.perturb then "perturber"]: perturbers(encoder)[perturber],
         num_perturbations: if m.perturb then num("EAPR_NUM_PERTURBATIONS", 3) else 0,
         seed: seed,
         start: optional_num("EAPR_TRAIN_START"),

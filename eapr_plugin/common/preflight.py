@@ -80,9 +80,10 @@ def problems(config: dict, run_folder: Optional[str], recover: bool, force: bool
     embedder = config.get("model", {}).get("text_field_embedder", {}).get("token_embedders", {}).get("tokens", {})
     if embedder.get("model_name"):
         found.append(encoder_problem(embedder["model_name"]))
-    table = (config.get("dataset_reader", {}).get("perturber") or {}).get("table")
-    if table:
-        found.append(file_problem(SETTINGS["synonyms"], table))
+    perturber = config.get("dataset_reader", {}).get("perturber") or {}
+    for part in perturber.get("perturbers", [perturber]):  # a chain, or one perturber
+        if part.get("table"):
+            found.append(file_problem(SETTINGS["synonyms"], part["table"]))
     for key in ("train_data_path", "validation_data_path"):
         if config.get(key):
             found.append(file_problem(SETTINGS[key], config[key]))

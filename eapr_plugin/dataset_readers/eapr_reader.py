@@ -5,7 +5,7 @@ synonym perturbation that turns each English example into `num_perturbations` tr
 import itertools
 import logging
 import random
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance
@@ -16,7 +16,7 @@ from allennlp.data.tokenizers import PretrainedTransformerTokenizer, Token, Toke
 from eapr_plugin.common.languages import check_language
 from eapr_plugin.dataset_readers.hf_datasets import hf_rows, is_hf_path
 from eapr_plugin.dataset_readers.rows import InvalidRowError, Row
-from eapr_plugin.perturbers import Perturber
+from eapr_plugin.perturbers import PieceIds, Perturber
 
 logger = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ class EaprReader(DatasetReader):
             perturbed_a = self._perturber.perturb(row.text_a, rng)
             perturbed_b = self._perturber.perturb(row.text_b, rng) if row.text_b is not None else None
             made, changed = self.perturbation_counts
-            differs = perturbed_a != row.text_a or perturbed_b != row.text_b
+            differs = self._differs(perturbed_a, row.text_a) or self._differs(perturbed_b, row.text_b)
             self.perturbation_counts = (made + 1, changed + int(differs))
             yield self.text_to_instance(
                 row.text_a,
@@ -292,7 +292,9 @@ class EaprReader(DatasetReader):
             )
 
     # ----- instances --------------------------------------------------------------------------
-    def _encode(self, text_a: str, text_b: Optional[str]) -> List[Token]:
+    def _encode(self, text_a: Union[str, PieceIds], text_b: Union[str, PieceIds, None]) -> List[Token]:
+        if isinstance(text_a, PieceIds):
+            return self._encode_pieces(text_a, text_b)
         if text_b is None:
             return self._tokenizer.tokenize(text_a)
         max_length = self._tokenizer._max_length
@@ -311,6 +313,27 @@ class EaprReader(DatasetReader):
             Token(text=piece, text_id=index, type_id=type_id)
             for piece, index, type_id in zip(pieces, ids, encoded["token_type_ids"])
         ]
+
+    def _encode_pieces(self, ids_a: List[int], ids_b: Optional[List[int]]) -> List[Token]:
+        """Piece ids from a segmenting perturber, with the special tokens, type ids and
+        `longest_first` truncation that text gets."""
+        hf = self._tokenizer.tokenizer
+        max_length = self._tokenizer._max_length
+        if max_length is not None:
+            overflow = len(ids_a) + len(ids_b or []) + hf.num_special_tokens_to_add(pair=ids_b is not None) - max_length
+            if overflow > 0:
+                ids_a, ids_b, _ = hf.truncate_sequences(list(ids_a), list(ids_b) if ids_b is not None else None,
+                                                        num_tokens_to_remove=overflow,
+                                                        truncation_strategy="longest_first")
+        ids = hf.build_inputs_with_special_tokens(list(ids_a), list(ids_b) if ids_b is not None else None)
+        types = hf.create_token_type_ids_from_sequences(list(ids_a), list(ids_b) if ids_b is not None else None)
+        pieces = hf.convert_ids_to_tokens(ids)
+        return [Token(text=piece, text_id=index, type_id=type_id) for piece, index, type_id in zip(pieces, ids, types)]
+
+    def _differs(self, perturbed: Union[str, PieceIds, None], original: Optional[str]) -> bool:
+        if isinstance(perturbed, PieceIds):
+            return list(perturbed) != self._tokenizer.tokenizer.encode(original, add_special_tokens=False)
+        return perturbed != original
 
     def text_to_instance(  # type: ignore
         self,
@@ -338,11 +361,17 @@ class EaprReader(DatasetReader):
         }
         if perturbed_a is not None:
             fields["perturbed_tokens"] = TextField(self._encode(perturbed_a, perturbed_b))
-            metadata.update(perturbed_a=perturbed_a, perturbed_b=perturbed_b, copy=copy)
+            metadata.update(perturbed_a=self._readable(perturbed_a), perturbed_b=self._readable(perturbed_b), copy=copy)
         if label is not None:
             fields["label"] = LabelField(label)
         fields["metadata"] = MetadataField(metadata)
         return Instance(fields)
+
+    def _readable(self, perturbed: Union[str, PieceIds, None]) -> Optional[str]:
+        """Text as is; sampled pieces as the space-joined piece strings."""
+        if isinstance(perturbed, PieceIds):
+            return " ".join(self._tokenizer.tokenizer.convert_ids_to_tokens(list(perturbed)))
+        return perturbed
 
     def apply_token_indexers(self, instance: Instance) -> None:
         instance["tokens"].token_indexers = self._token_indexers  # type: ignore

@@ -1,2 +1,3 @@
-from eapr_plugin.perturbers.perturber import Perturber
+from eapr_plugin.perturbers.perturber import Perturber, PieceIds
 from eapr_plugin.perturbers.synonym import SynonymPerturber
+from eapr_plugin.perturbers.subword_sampling import Chain, SubwordSampling

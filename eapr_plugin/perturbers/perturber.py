@@ -1,7 +1,13 @@
 """Base class of the training-time input perturbers."""
 import random
+from typing import List, Union
 
 from allennlp.common import Registrable
+
+
+class PieceIds(List[int]):
+    """A perturbed copy given as the encoder's subword piece ids (no special tokens) instead of
+    text: what a segmenting perturber (`subword_sampling`) returns; the reader encodes it as is."""
 
 
 class Perturber(Registrable):
@@ -15,7 +21,7 @@ class Perturber(Registrable):
 
     default_implementation = "synonym"
 
-    def perturb(self, sentence: str, rng: random.Random) -> str:
+    def perturb(self, sentence: str, rng: random.Random) -> Union[str, PieceIds]:
         raise NotImplementedError
 
     def describe(self) -> str:
