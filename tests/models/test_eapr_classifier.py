@@ -397,3 +397,15 @@ def test_balanced_weights_set_each_terms_gradient_share_and_freeze(tiny_encoders
     assert float(model.state_dict()["_balanced_weights"][2]) == pytest.approx(metrics["weight_attention_pull"])
     with pytest.raises(ConfigurationError, match="`balance` must map"):
         build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_BALANCE="attention_push=0.5")
+
+
+def test_masked_mode_truncates_exactly_as_exact_mode(tiny_encoders, synonym_table, nli_files):
+    """Both modes read the same instances: the tokenizer truncates at EAPR_MAX_LENGTH in either, and
+    only the padding the model adds for the pulled layer differs."""
+    streams = {}
+    for mode in ("exact", "masked"):
+        instances = batch_for(tiny_encoders["tiny-xlmr"], synonym_table, nli_files, count=40, EAPR_AP_MODE=mode,
+                              EAPR_MAX_LENGTH="12")
+        streams[mode] = [[t.text_id for t in i[f].tokens] for i in instances for f in ("tokens", "perturbed_tokens")]
+    assert streams["exact"] == streams["masked"]
+    assert max(len(s) for s in streams["masked"]) == 12  # long pairs were cut at max_length

@@ -11,6 +11,7 @@ from allennlp.common.checks import ConfigurationError
 from transformers import AutoTokenizer
 
 from eapr_plugin.dataset_readers import Sib200Reader, XnliReader
+from eapr_plugin.dataset_readers.sib200 import SIB200_HEADER
 from eapr_plugin.perturbers import Chain, Perturber, PieceIds, SubwordSampling, SynonymPerturber
 
 
@@ -77,7 +78,7 @@ def test_the_reader_encodes_sampled_pieces_like_text(tiny_encoders, nli_files, s
     # single sentences, and synonyms then sampling
     chain = Chain([SynonymPerturber(synonym_table), SubwordSampling(tiny_encoders["tiny-xlmr"])])
     (tmp_path / "eng_Latn").mkdir()
-    (tmp_path / "eng_Latn" / "train.tsv").write_text("index_id\tcategory\ttext\n1\tsports\tThe old cat sleeps .\n")
+    (tmp_path / "eng_Latn" / "train.tsv").write_text(SIB200_HEADER + "\n1\tsports\tThe old cat sleeps .\n")
     sib = list(Sib200Reader(tokenizer=tokenizer, perturber=chain, num_perturbations=3).read(str(tmp_path / "eng_Latn" / "train.tsv")))
     assert len(sib) == 3 and all(i["perturbed_tokens"].tokens[0].text == "<s>" for i in sib)
     with pytest.raises(ConfigurationError, match="only the last may segment"):
