@@ -6,7 +6,8 @@ Print the benchmark tables (markdown) from the JSON files under benchmarks/resul
 `--benchmarks` writes the tables into that file between the `<!-- results:start -->` and
 `<!-- results:end -->` markers; `--readme` writes the demo's table (from `demo.json`, the
 `results.json` of a `make demo` run copied there) between `<!-- demo:start -->` and
-`<!-- demo:end -->`. The prose around the markers is left alone.
+`<!-- demo:end -->` and the speed table (from `speed.json`) between `<!-- speed:start -->` and
+`<!-- speed:end -->`. The prose around the markers is left alone.
 """
 import argparse
 import contextlib
@@ -218,11 +219,16 @@ def main() -> None:
         print(buffer.getvalue())
         if args.benchmarks:
             replace_block(Path(args.benchmarks), buffer.getvalue())
-    demo_file = Path(args.results) / "demo.json"
+    demo_file, speed_file = Path(args.results) / "demo.json", Path(args.results) / "speed.json"
     if args.readme:
         if not demo_file.exists():
             raise SystemExit(f"{demo_file} is missing: run `make demo` and copy runs/demo/results.json there")
         replace_block(Path(args.readme), demo(json.loads(demo_file.read_text())), "demo")
+        if speed_file.exists():
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                speed(json.loads(speed_file.read_text()))
+            replace_block(Path(args.readme), buffer.getvalue(), "speed")
 
 
 if __name__ == "__main__":
