@@ -69,8 +69,9 @@ def test_misspelled_config_key_names_the_key(env, tmp_path):
 
 def test_unknown_model_name_offline_names_the_model(env, tmp_path):
     result = run_allennlp(["train", "training_configs/xnli_eapr.jsonnet", "-s", str(tmp_path / "run")],
-                      {**env, "EAPR_ENCODER": "no-such-org/no-such-model", "HF_HUB_OFFLINE": "1"}, check=False)
+                          {**env, "EAPR_ENCODER": "no-such-org/no-such-model", "HF_HUB_OFFLINE": "1"}, check=False)
     assert result.returncode != 0
-    last = result.stderr.strip().splitlines()[-1]
-    assert "ConfigurationError: cannot load the encoder/tokenizer 'no-such-org/no-such-model'" in last
-    assert "EAPR_ENCODER" in last and "HF_HUB_OFFLINE=1" in last
+    # caught before anything is built (eapr_plugin/common/preflight.py), with the setting to change
+    assert ("  - EAPR_ENCODER=no-such-org/no-such-model: not a local folder and not in the Hugging Face cache, "
+            "and the Hub is disabled (HF_HUB_OFFLINE=1)") in result.stderr
+    assert not (tmp_path / "run").exists()

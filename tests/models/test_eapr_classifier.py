@@ -387,8 +387,8 @@ def test_balanced_weights_set_each_terms_gradient_share_and_freeze(tiny_encoders
          + 100 * first["attention_pull_loss"]).item(), rel=1e-5)
     model(**batches[1])
     metrics = model.get_metrics()
-    assert metrics["weight_attention_pull"] == pytest.approx(0.5 * sums["task_loss"] / sums["attention_pull_loss"], rel=1e-3)
-    assert metrics["weight_embedding_push"] == pytest.approx(0.01 * sums["task_loss"] / sums["embedding_push_loss"], rel=1e-3)
+    assert metrics["weight_attention_pull"] == pytest.approx(0.5 * sums["task_loss"] / sums["attention_pull_loss"], rel=1e-2)
+    assert metrics["weight_embedding_push"] == pytest.approx(0.01 * sums["task_loss"] / sums["embedding_push_loss"], rel=1e-2)
     third = model(**batches[0])  # frozen: the balanced weights apply
     weights = {"robust_targets": 1.0, "embedding_push": metrics["weight_embedding_push"],
                "attention_pull": metrics["weight_attention_pull"]}
