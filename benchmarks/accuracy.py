@@ -38,11 +38,11 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from eapr_plugin.common.reporting import markdown_table, mean_std, summarize  # noqa: E402
+from eapr_plugin.common.reporting import markdown_table, mean_std  # noqa: E402
 
 METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt",
            "consistency", "eapr_consistency")

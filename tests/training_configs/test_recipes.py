@@ -3,7 +3,6 @@ Every config in training_configs/ loads with fixtures substituted and builds its
 config can never rot; the defaults are the paper's setup.
 """
 import re
-from pathlib import Path
 
 import pytest
 from allennlp.commands.train import TrainModel
