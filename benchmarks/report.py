@@ -97,21 +97,41 @@ def budget(s) -> str:
 
 
 def accuracy(path, report):
-    """A compact table (a few languages + averages); the full one is the .md beside the JSON."""
+    """A compact table (a few languages + averages, the budget of each method); the full one is the .md
+    beside the JSON. Reports with paired statistics list them below the table."""
+    from eapr_plugin.common.paired import describe
+
     s = report["settings"]
-    print(f"Accuracy, {report['protocol']} protocol: {PROTOCOLS[report['protocol']]} ({report['date']}; "
+    equal_steps = s.get("budget") == "equal-steps"
+    label = ("**equal optimizer steps**" if equal_steps else
+             "**equal epochs** (plain fine-tuning makes a third of the pair methods' optimizer steps)")
+    print(f"Accuracy, {report['protocol']} protocol, {label}: {PROTOCOLS[report['protocol']]} ({report['date']}; "
           f"{budget(s)}; mean ± std over the seeds listed; full table: `{Path(path).with_suffix('.md').name}`):\n")
     first = next(iter(report["summary"].values()))["per_language"]
     english = english_of(first)
     shown = [english] + [l for l in ("deu_Latn", "zho_Hans", "swh_Latn", "yor_Latn", "de", "zh", "ja", "sw")
                          if l in first]
-    print("| method | seeds | " + " | ".join(shown) + " | avg non-English |")
-    print("|---|---|" + "---|" * len(shown) + "---|")
+    steps = any("optimizer_steps" in m for m in report["summary"].values())
+    print("| method | seeds | " + ("epochs | steps | " if steps else "") + " | ".join(shown) + " | avg non-English |")
+    print("|---|---|" + ("---|---|" if steps else "") + "---|" * len(shown) + "---|")
     for method, summary in report["summary"].items():
         cells = [percent(summary["per_language"][l]) for l in shown]
-        print(f"| {method} | {','.join(map(str, summary['seeds']))} | " + " | ".join(cells)
+        budget_cells = (f"{summary['epochs']} | {','.join(map(str, summary['optimizer_steps']))} | " if steps else "")
+        print(f"| {method} | {','.join(map(str, summary['seeds']))} | {budget_cells}" + " | ".join(cells)
               + f" | **{percent(summary['average_non_english'])}** |")
     print()
+    if report.get("paired"):
+        print("Paired by seed, non-English average (method − reference, accuracy points, 95% t interval; a gain "
+              "or a loss only where the interval excludes 0):\n")
+        for name, entry in report["paired"].items():
+            print(f"- {name}: {describe(entry['average_non_english'])}")
+        print()
+    records = report.get("records")
+    if records:
+        print("Selected epoch and English dev curve per run: " + "; ".join(
+            f"{method} seed {seed}: epoch {r['selected_epoch']} of {r['epochs']} "
+            f"[{', '.join(f'{100 * v:.1f}' for v in r['dev_curve'])}]"
+            for method, by_seed in records.items() for seed, r in by_seed.items()) + ".\n")
 
 
 def weight_sweep(reports):
