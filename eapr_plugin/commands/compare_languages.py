@@ -12,7 +12,8 @@ from allennlp.commands.subcommand import Subcommand
 from allennlp.common.checks import ConfigurationError
 
 from eapr_plugin.commands.evaluate_languages import evaluate_languages
-from eapr_plugin.common.paired import describe, paired_bootstrap, paired_seeds
+from eapr_plugin.common.languages import is_english
+from eapr_plugin.common.paired import describe, paired_bootstrap, paired_bootstrap_macro, paired_seeds
 from eapr_plugin.common.reporting import bar_chart, language_order, markdown_table, mean_std, summarize
 
 logger = logging.getLogger(__name__)
@@ -110,38 +111,11 @@ def compare(runs: Dict[str, List[Dict[str, Any]]], reference: str, samples: int 
             entry["per_language"] = {lang: paired_bootstrap([int(c) for c in a[lang]["correct"]],
                                                             [int(c) for c in b[lang]["correct"]], samples)
                                      for lang in languages}
-            entry[AVERAGE] = macro_bootstrap(a, b, [lang for lang in languages if not _english(lang)], samples)
+            entry[AVERAGE] = paired_bootstrap_macro(
+                [([int(c) for c in a[lang]["correct"]], [int(c) for c in b[lang]["correct"]])
+                 for lang in languages if not is_english(lang)], samples)
         differences[name] = entry
     return {"reference": reference, "languages": languages, "summary": summary, "differences": differences}
-
-
-def _english(language: str) -> bool:
-    from eapr_plugin.common.languages import is_english
-
-    return is_english(language)
-
-
-def macro_bootstrap(a: Dict[str, Any], b: Dict[str, Any], languages: List[str], samples: int) -> Dict[str, Any]:
-    """Paired bootstrap of the non-English macro average: each language's examples resampled on
-    their own (the same draw for both systems), the per-language accuracies averaged."""
-    import numpy
-
-    from eapr_plugin.common.paired import verdict
-
-    rng = numpy.random.default_rng(0)
-    totals = numpy.zeros(samples)
-    point = 0.0
-    for language in languages:
-        x = numpy.array([int(c) for c in a[language]["correct"]], dtype=float)
-        y = numpy.array([int(c) for c in b[language]["correct"]], dtype=float)
-        draws = rng.integers(0, x.size, size=(samples, x.size))
-        totals += x[draws].mean(axis=1) - y[draws].mean(axis=1)
-        point += x.mean() - y.mean()
-    totals /= len(languages)
-    low, high = numpy.percentile(totals, [2.5, 97.5])
-    return {"mean": point / len(languages), "ci_low": float(low), "ci_high": float(high),
-            "n_examples": sum(len(a[lang]["correct"]) for lang in languages), "samples": samples,
-            "verdict": verdict(float(low), float(high))}
 
 
 def markdown(result: Dict[str, Any]) -> str:

@@ -19,10 +19,10 @@ from allennlp.data.data_loaders import SimpleDataLoader
 from allennlp.data.samplers import BucketBatchSampler
 from allennlp.nn.util import int_to_device
 
-from eapr_plugin.commands.archives import checked_load_archive
 from eapr_plugin.common.languages import check_language
 from eapr_plugin.common.reporting import bar_chart, markdown_table, summarize
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
+from eapr_plugin.models.archival import load_archive
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def evaluate_languages(
     from tqdm import tqdm
 
     paths = expand_inputs(inputs, languages, split)
-    archive = checked_load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
+    archive = load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
     prepare_environment(archive.config)
     model = archive.model
     model.eval()

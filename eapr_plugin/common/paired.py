@@ -13,7 +13,7 @@ are "not distinguishable" at this budget.
 """
 import math
 import statistics
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy
 from scipy import stats
@@ -54,16 +54,29 @@ def paired_bootstrap(correct_a: Sequence[int], correct_b: Sequence[int], samples
                      seed: int = 0) -> Dict[str, object]:
     """Accuracy difference `a - b` of two systems on the same examples (0/1 per example, same order),
     with a 95% paired-bootstrap interval and its verdict."""
-    a = numpy.asarray(correct_a, dtype=float)
-    b = numpy.asarray(correct_b, dtype=float)
-    if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"paired bootstrap needs the same non-empty examples, got {a.size} and {b.size}")
+    return paired_bootstrap_macro([(correct_a, correct_b)], samples, seed)
+
+
+def paired_bootstrap_macro(groups: Sequence[Tuple[Sequence[int], Sequence[int]]], samples: int = 10000,
+                           seed: int = 0) -> Dict[str, object]:
+    """The same for a macro average over groups (languages): each group's examples are resampled
+    on their own, the same draw for both systems, and the per-group accuracy differences averaged."""
     rng = numpy.random.default_rng(seed)
-    draws = rng.integers(0, a.size, size=(samples, a.size))
-    deltas = a[draws].mean(axis=1) - b[draws].mean(axis=1)
+    deltas = numpy.zeros(samples)
+    point = 0.0
+    for correct_a, correct_b in groups:
+        a = numpy.asarray(correct_a, dtype=float)
+        b = numpy.asarray(correct_b, dtype=float)
+        if a.shape != b.shape or a.size == 0:
+            raise ValueError(f"paired bootstrap needs the same non-empty examples, got {a.size} and {b.size}")
+        draws = rng.integers(0, a.size, size=(samples, a.size))
+        deltas += a[draws].mean(axis=1) - b[draws].mean(axis=1)
+        point += a.mean() - b.mean()
+    deltas /= len(groups)
     low, high = numpy.percentile(deltas, [100 * (1 - CONFIDENCE) / 2, 100 * (1 + CONFIDENCE) / 2])
-    return {"mean": float(a.mean() - b.mean()), "ci_low": float(low), "ci_high": float(high),
-            "n_examples": int(a.size), "samples": samples, "verdict": verdict(float(low), float(high))}
+    return {"mean": float(point / len(groups)), "ci_low": float(low), "ci_high": float(high),
+            "n_examples": int(sum(len(a) for a, _ in groups)), "samples": samples,
+            "verdict": verdict(float(low), float(high))}
 
 
 def points(value: Optional[float]) -> str:
@@ -84,13 +97,3 @@ def non_english_average_by_seed(runs: Mapping[str, Mapping[str, float]]) -> Dict
     from eapr_plugin.common.reporting import summarize
 
     return {seed: summarize(accuracies)["average_non_english"] for seed, accuracies in runs.items()}
-
-
-def per_language_by_seed(runs: Mapping[str, Mapping[str, float]], language: str) -> Dict[str, float]:
-    return {seed: accuracies[language] for seed, accuracies in runs.items() if language in accuracies}
-
-
-def languages_of(runs: Mapping[str, Mapping[str, float]]) -> List[str]:
-    from eapr_plugin.common.reporting import language_order
-
-    return language_order(runs)

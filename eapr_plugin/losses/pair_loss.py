@@ -42,10 +42,6 @@ class StreamRequest:
             merged = replace(merged, **{name: mine if mine is not None else theirs})
         return merged
 
-    @property
-    def any(self) -> bool:
-        return self.embeddings or self.attention_layer is not None or self.pad_to_length is not None
-
 
 @dataclass
 class StreamOutput:
@@ -78,8 +74,8 @@ class PairLoss(torch.nn.Module, Registrable):
     stream `x~` of a batch of training pairs. Each subclass has a `forward` that takes plain tensors
     and returns a 0-dim tensor (the *unweighted* value), and maps the two `StreamOutput`s onto that
     `forward` in `from_streams`, and says in `request` what it needs the encoder to expose
-(embeddings, an attention layer, a padding length). The model adds `weight * value` to the task loss and reports the
-    unweighted value under `f"{name}_loss"`.
+    (embeddings, an attention layer, a padding length). The model adds `weight * value` to the
+    task loss and reports the unweighted value under `f"{name}_loss"`.
 
     Terms are registered with `@PairLoss.register(name)`; a config lists them as
     `"loss_terms": [{"type": "embedding_push", "weight": 0.1}, ...]`.

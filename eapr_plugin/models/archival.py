@@ -15,8 +15,9 @@ in this order:
 
 It never loads the pretrained weights again (`load_weights: false`: the archive's weights replace
 them), and it never opens what only training needs (the synonym table is opened at the first
-perturbation, the training data paths are not read). AllenNLP's `evaluate` and `predict` and this
-plugin's `evaluate-languages` load archives through it.
+perturbation, the training data paths are not read). A local archive is read once before
+AllenNLP extracts it; an empty or truncated one is named as such (`opened_archive`). AllenNLP's
+`evaluate` and `predict` and this plugin's `evaluate-languages` load archives through it.
 """
 import atexit
 import json
@@ -25,7 +26,11 @@ import os
 import shutil
 import tarfile
 import tempfile
-from typing import Any, Dict, Optional, Union
+import zlib
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Union
+
+from allennlp.common.checks import ConfigurationError
 
 from allennlp.models.archival import CONFIG_NAME, Archive
 from allennlp.models.archival import load_archive as allennlp_load_archive
@@ -36,16 +41,43 @@ ENCODER_FOLDER = "encoder"
 EMBEDDER_KEYS = ("model", "text_field_embedder", "token_embedders", "tokens")
 
 
-def archived_config(archive_file: str) -> Optional[Dict[str, Any]]:
-    """The `config.json` inside a local archive (None for anything else)."""
-    if not (os.path.isfile(archive_file) and tarfile.is_tarfile(archive_file)):
+@contextmanager
+def opened_archive(archive_file: str) -> Iterator[Optional[tarfile.TarFile]]:
+    """
+    A local archive opened once, its member list read (which reads the whole file), so that an
+    empty or truncated `model.tar.gz` (a run killed while AllenNLP wrote it) is named as such, with
+    the command that rebuilds it. Yields None for anything that is not a local file (URLs, missing
+    paths: AllenNLP's own message).
+    """
+    if not os.path.isfile(archive_file):
+        yield None
+        return
+    try:
+        archive = tarfile.open(archive_file)
+        archive.getmembers()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise ConfigurationError(
+            f"{archive_file} is incomplete ({os.path.getsize(archive_file)} bytes; {type(error).__name__}: "
+            f"{' '.join(str(error).split())}): a run killed while archiving leaves it so. `allennlp train CONFIG -s "
+            f"{os.path.dirname(archive_file) or '.'} --recover` finishes the run and writes the archive again"
+        ) from error
+    with archive:
+        yield archive
+
+
+def check_archive(archive_file: str) -> None:
+    """Fail with `opened_archive`'s message when a local archive is empty or truncated."""
+    with opened_archive(archive_file):
+        pass
+
+
+def archived_config(archive: tarfile.TarFile) -> Optional[Dict[str, Any]]:
+    """The `config.json` inside an opened archive (None when it has none)."""
+    try:
+        member = archive.extractfile(CONFIG_NAME)
+    except KeyError:
         return None
-    with tarfile.open(archive_file) as archive:
-        try:
-            member = archive.extractfile(CONFIG_NAME)
-        except KeyError:
-            return None
-        return json.loads(member.read().decode("utf-8")) if member is not None else None
+    return json.loads(member.read().decode("utf-8")) if member is not None else None
 
 
 def _resolvable(name: str) -> bool:
@@ -53,16 +85,15 @@ def _resolvable(name: str) -> bool:
     return os.path.isdir(name) or not (os.path.isabs(name) or name.startswith((".", "~")))
 
 
-def _extract_encoder(archive_file: str) -> Optional[str]:
-    with tarfile.open(archive_file) as archive:
-        members = [m for m in archive.getmembers() if m.name.startswith(ENCODER_FOLDER + "/") and m.isfile()]
-        if not members:
-            return None
-        folder = tempfile.mkdtemp(prefix="eapr-encoder-")
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        for member in members:
-            member.name = os.path.basename(member.name)
-            archive.extract(member, folder)
+def _extract_encoder(archive: tarfile.TarFile) -> Optional[str]:
+    members = [m for m in archive.getmembers() if m.name.startswith(ENCODER_FOLDER + "/") and m.isfile()]
+    if not members:
+        return None
+    folder = tempfile.mkdtemp(prefix="eapr-encoder-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for member in members:
+        member.name = os.path.basename(member.name)
+        archive.extract(member, folder)
     return folder
 
 
@@ -80,8 +111,14 @@ def _paths_of(value: Any, target: str, prefix: str = "") -> Dict[str, Any]:
 
 
 def portable_overrides(archive_file: str) -> Dict[str, Any]:
-    """The overrides (dotted paths) that load this archive without the training machine's encoder."""
-    config = archived_config(archive_file)
+    """The overrides (dotted paths) that load this archive without the training machine's encoder;
+    the archive is read once, and checked on the way (`opened_archive`)."""
+    with opened_archive(archive_file) as archive:
+        return _overrides(archive_file, archive) if archive is not None else {}
+
+
+def _overrides(archive_file: str, archive: tarfile.TarFile) -> Dict[str, Any]:
+    config = archived_config(archive)
     if config is None or config.get("model", {}).get("type") != "eapr_classifier":
         return {}
     embedder = config
@@ -92,7 +129,7 @@ def portable_overrides(archive_file: str) -> Dict[str, Any]:
         return {}
     encoder = os.environ.get("EAPR_ENCODER") or None
     if encoder is None and not _resolvable(trained_with):
-        encoder = _extract_encoder(archive_file)
+        encoder = _extract_encoder(archive)
         if encoder is None:
             logger.warning("%s names the encoder %r, which does not exist here, and holds no %s/ copy; "
                            "set EAPR_ENCODER to a folder or Hub name of that encoder", archive_file,
