@@ -26,7 +26,14 @@ differences below it.
     python benchmarks/accuracy.py --protocol sib200 --data-dir ../shared/data --encoder DIR \
         --synonyms ../shared/data/counterfitted_neighbors.json [--methods baseline eapr] [--seeds 1 2 3]
 
-Finished runs (`RUNS_DIR/PROTOCOL/METHOD_aALPHA_bBETA_eEPOCHS_seedN/languages/metrics.json`) are reused, so
+Variants beyond the recipe's methods: `--variant NAME METHOD EAPR_VAR=VALUE ...` trains METHOD
+with those recipe variables set (e.g. `--variant eapr_balanced eapr
+EAPR_BALANCE=embedding_push=0.1,attention_pull=0.1`, `--variant consistency_sw consistency
+EAPR_PERTURBER=subword_sampling`); NAME is its row in the tables and its run folder's prefix, and the
+JSON records its definition. Variants are compared with plain fine-tuning and two-stream CE like the
+methods.
+
+Finished runs (`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS_seedN/languages/metrics.json`) are reused, so
 an interrupted benchmark resumes; `--report-only` writes the report from the finished runs alone,
 for runs made by several processes side by side (each with its own `--out`).
 """
@@ -86,8 +93,38 @@ def epochs_of(args, method: str) -> int:
     return args.epochs
 
 
-def run_dir_of(args, method: str, seed: int) -> Path:
-    return Path(args.runs_dir) / args.protocol / f"{method}_a{args.alpha}_b{args.beta}_e{epochs_of(args, method)}_seed{seed}"
+#: variables the harness sets itself; a variant may not override them
+HARNESS_VARIABLES = ("EAPR_METHOD", "EAPR_SEED", "EAPR_ENCODER", "EAPR_EPOCHS", "EAPR_TASK", "EAPR_TRAIN_DATA",
+                     "EAPR_DEV_DATA", "EAPR_TRAIN_START", "EAPR_TRAIN_END", "EAPR_DEV_START", "EAPR_DEV_END")
+
+
+def parse_variants(args) -> Dict[str, Dict]:
+    """`{name: {"method": METHOD, "env": {EAPR_VAR: VALUE}}}`: each `--methods` entry as itself, then
+    each `--variant NAME METHOD EAPR_VAR=VALUE ...`."""
+    variants = {method: {"method": method, "env": {}} for method in args.methods}
+    for variant in args.variant or []:
+        if len(variant) < 2:
+            raise SystemExit(f"--variant {' '.join(variant)}: needs NAME METHOD [EAPR_VAR=VALUE ...]")
+        name, method, *assignments = variant
+        if name in variants:
+            raise SystemExit(f"--variant {name}: the name is taken (a method or an earlier variant)")
+        if method not in METHODS:
+            raise SystemExit(f"--variant {name}: unknown method {method!r} (one of {', '.join(METHODS)})")
+        env = {}
+        for assignment in assignments:
+            key, equals, value = assignment.partition("=")
+            if not equals or not key.startswith("EAPR_"):
+                raise SystemExit(f"--variant {name}: {assignment!r} is not EAPR_VARIABLE=VALUE")
+            if key in HARNESS_VARIABLES:
+                raise SystemExit(f"--variant {name}: {key} is set by the harness itself")
+            env[key] = value
+        variants[name] = {"method": method, "env": env}
+    return variants
+
+
+def run_dir_of(args, name: str, seed: int) -> Path:
+    method = args.variants[name]["method"]
+    return Path(args.runs_dir) / args.protocol / f"{name}_a{args.alpha}_b{args.beta}_e{epochs_of(args, method)}_seed{seed}"
 
 
 def run_record(run_dir: Path) -> Dict:
@@ -101,7 +138,8 @@ def run_record(run_dir: Path) -> Dict:
             "perturbed_changed": metrics.get("training_perturbed_changed")}
 
 
-def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, float]:
+def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, float]:
+    method = args.variants[name]["method"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **{k: v for k, v in settings.items() if not k.startswith("_")},
            "EAPR_METHOD": method, "EAPR_SEED": str(seed), "EAPR_ENCODER": args.encoder,
            "EAPR_SYNONYMS": args.synonyms, "EAPR_NUM_GPUS": str(args.num_gpus),
@@ -109,7 +147,8 @@ def run_one(args, settings, method: str, seed: int, run_dir: Path) -> Dict[str, 
            "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr),
            "EAPR_EPOCHS": str(epochs_of(args, method)),
            "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations),
-           "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta)}
+           "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta),
+           **args.variants[name]["env"]}
     if not (run_dir / "model.tar.gz").exists():
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
@@ -132,6 +171,8 @@ def main() -> None:
     parser.add_argument("--encoder", required=True)
     parser.add_argument("--synonyms", required=True)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--variant", nargs="+", action="append", metavar="NAME METHOD EAPR_VAR=VALUE",
+                        help="a named method with recipe variables set (repeatable; see the module docstring)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the pair methods")
     parser.add_argument("--budget", default="equal-steps", choices=["equal-steps", "equal-epochs"],
@@ -152,6 +193,7 @@ def main() -> None:
                         help="train and evaluate nothing: write the report from the runs already finished "
                              "(e.g. after running seeds in parallel processes)")
     args = parser.parse_args()
+    args.variants = parse_variants(args)
     settings = protocol_settings(args.protocol, args.data_dir)
     out = Path(args.out or REPO / "benchmarks" / "results" / f"accuracy_{args.protocol}.json")
     runs: Dict[str, Dict[int, Dict[str, float]]] = {}
@@ -159,7 +201,7 @@ def main() -> None:
     # Seed-major order, and the report rewritten after every run: an interrupted benchmark still
     # leaves every method compared on the seeds it finished.
     for seed in args.seeds:
-        for method in args.methods:
+        for method in args.variants:
             run_dir = run_dir_of(args, method, seed)
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             t0 = time.time()
@@ -191,7 +233,8 @@ def write_report(args, out: Path, runs, started: float) -> None:
         summary[method] = {"per_language": per_language, "average_non_english": mean_std(list(non_english.values())),
                            "non_english_by_seed": non_english, "seeds": sorted(by_seed),
                            "optimizer_steps": sorted({r["optimizer_steps"] for r in records[method].values()}),
-                           "epochs": epochs_of(args, method)}
+                           "epochs": epochs_of(args, args.variants[method]["method"]),
+                           **({"variant": args.variants[method]} if args.variants[method]["env"] else {})}
     paired = {}
     for reference in REFERENCES:
         if reference not in runs:

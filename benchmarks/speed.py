@@ -19,6 +19,10 @@ Ratios written to the JSON (per encoder and batch size):
   eapr_over_plain_step_time         eapr_exact / plain_padded   (both padded to --max-length)
   eapr_masked_over_plain_step_time  eapr_masked / plain_dynamic (both dynamic)
 
+`--random-init` times each encoder's architecture with random weights (its `config.json` and
+tokenizer only): a step's time and memory do not depend on the weights' values, so a machine without
+the weights (a lent GPU, say) measures the same steps; the JSON's settings record it.
+
 On CUDA, `--amp bf16|fp16` runs every variant under autocast (fp16 with a gradient scaler), and
 peak memory is `torch.cuda.max_memory_allocated` per variant; on CPU `--memory` measures each
 variant's peak resident memory in a fresh subprocess.
@@ -113,6 +117,21 @@ def padded_inputs(field, length: int, pad_id: int):
     pad = torch.nn.functional.pad
     return (pad(tensors["token_ids"], (0, extra), value=pad_id), pad(tensors["mask"].long(), (0, extra)),
             pad(tensors["type_ids"], (0, extra)))
+
+
+def random_init_copy(encoder: str, out_dir: Path) -> str:
+    """A copy of `encoder` (a folder) with the same config and tokenizer and random weights."""
+    import shutil
+
+    from transformers import AutoConfig, AutoModel
+
+    out = out_dir / Path(encoder).name
+    if not (out / "config.json").exists():
+        torch.manual_seed(0)
+        AutoModel.from_config(AutoConfig.from_pretrained(encoder)).save_pretrained(out)
+        for name in Path(encoder).glob("*token*"):
+            shutil.copy(name, out / name.name)
+    return str(out)
 
 
 def build(args, encoder: str, batch_size: int, variant: str, device: torch.device):
@@ -241,6 +260,8 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="CUDA only")
     parser.add_argument("--memory", action="store_true", help="CPU: peak memory per variant (subprocesses)")
+    parser.add_argument("--random-init", default=None, metavar="DIR",
+                        help="time each encoder's architecture with random weights, built under DIR")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "speed.json"))
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: CPU memory of one variant
     args = parser.parse_args()
@@ -256,7 +277,10 @@ def main() -> None:
         print(json.dumps({"peak_mb": peak_rss_mb()}))
         return
 
-    results = [measure(args, encoder, batch_size, device) for encoder in args.encoders for batch_size in args.batch_sizes]
+    encoders = args.encoders
+    if args.random_init:
+        encoders = [random_init_copy(encoder, Path(args.random_init)) for encoder in args.encoders]
+    results = [measure(args, encoder, batch_size, device) for encoder in encoders for batch_size in args.batch_sizes]
     import allennlp
     import transformers
 

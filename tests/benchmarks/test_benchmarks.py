@@ -2,6 +2,7 @@
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -88,10 +89,17 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
               "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
               "--runs-dir", str(tmp_path / "runs")]
     sweep = tmp_path / "sweep"
-    run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json")])
+    # A named variant (recipe variables set) rides along: its own run folder, its variables in its config.
+    run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json"),
+                  "--variant", "eapr_sampled", "eapr", "EAPR_PERTURBER=subword_sampling"])
     run(common + ["--seeds", "1", "2", "--report-only", "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")])
     config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "config.json").read_text())
     assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
+    assert config["dataset_reader"]["perturber"]["type"] == "synonym"
+    sampled = json.loads((tmp_path / "runs" / "sib200" / "eapr_sampled_a1.0_b1.0_e1_seed1" / "config.json").read_text())
+    assert sampled["dataset_reader"]["perturber"]["type"] == "subword_sampling"
+    variant = json.loads((sweep / "weights_sib200_a1.0_b1.0.json").read_text())["summary"]["eapr_sampled"]["variant"]
+    assert variant == {"method": "eapr", "env": {"EAPR_PERTURBER": "subword_sampling"}}
     table = run(["benchmarks/report.py", str(sweep)]).stdout
     assert "Accuracy of EAPR by loss weight, sib200 protocol" in table
     rows = [line for line in table.splitlines() if line.startswith("| 0.1 |") or line.startswith("| 1.0 |")]
@@ -203,3 +211,29 @@ def test_report_writes_the_demo_table_into_the_readme(tmp_path):
     text = readme.read_text()
     assert "old table" not in text and table in text and text.endswith("<!-- demo:end -->\nbottom\n")
     assert "9 min in all" in text and "en 25.0, it 30.0" in text
+
+
+def test_accuracy_variants_are_checked():
+    """`--variant NAME METHOD EAPR_VAR=VALUE`: a taken name, an unknown method, a malformed or
+    harness-owned variable each stop the benchmark with a message naming the variant."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("accuracy_benchmark", REPO / "benchmarks" / "accuracy.py")
+    accuracy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(accuracy)
+    parse_variants = accuracy.parse_variants
+
+    def fails(*variant):
+        with pytest.raises(SystemExit) as stop:
+            parse_variants(SimpleNamespace(methods=["baseline"], variant=[list(variant)]))
+        return str(stop.value)
+
+    assert "the name is taken" in fails("baseline", "eapr")
+    assert "unknown method 'eaprr'" in fails("mine", "eaprr")
+    assert "'PERTURBER=synonym' is not EAPR_VARIABLE=VALUE" in fails("mine", "eapr", "PERTURBER=synonym")
+    assert "EAPR_SEED is set by the harness" in fails("mine", "eapr", "EAPR_SEED=3")
+    assert "needs NAME METHOD" in fails("mine")
+    variants = parse_variants(SimpleNamespace(methods=["baseline"], variant=[
+        ["balanced", "eapr", "EAPR_BALANCE=embedding_push=0.1,attention_pull=0.1"]]))
+    assert variants == {"baseline": {"method": "baseline", "env": {}},
+                        "balanced": {"method": "eapr", "env": {"EAPR_BALANCE": "embedding_push=0.1,attention_pull=0.1"}}}
