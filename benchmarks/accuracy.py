@@ -133,7 +133,8 @@ def run_record(run_dir: Path) -> Dict:
     epochs = [json.loads(line) for line in lines]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     return {"optimizer_steps": epochs[-1]["optimizer_steps"], "epochs": len(epochs),
-            "selected_epoch": metrics.get("best_epoch"),
+            "selection": metrics.get("selection", "english_dev"),
+            "selected_epoch": metrics.get("best_epoch"), "selected_epochs": metrics.get("selected_epochs"),
             "dev_curve": [round(e.get("validation_accuracy", float("nan")), 4) for e in epochs],
             "perturbed_changed": metrics.get("training_perturbed_changed")}
 

@@ -32,6 +32,9 @@
 //   EAPR_GRAD_ACCUM         4    (steps per update: 32 pairs per update)
 //   EAPR_EPOCHS             task default (1 for XNLI, 30 for PAWS-X as the release's scripts)
 //   EAPR_SEED               7
+//   EAPR_SELECTION          english_dev (the weights kept: the best epoch on English dev; or last: the
+//                           final epoch's; or average: the uniform average of the last EAPR_AVERAGE_LAST epochs')
+//   EAPR_AVERAGE_LAST       3    (epochs averaged by EAPR_SELECTION=average)
 //   EAPR_AMP                false (mixed precision, GPU only)
 //   EAPR_BUCKET             false (true: training batches of similar length; `--recover` stays exact)
 //   EAPR_NUM_GPUS           unset: the first GPU if there is one, else the CPU; 0: CPU; 1: GPU 0;
@@ -238,7 +241,7 @@ local methods = {
       validation_data_loader: { batch_size: 64, shuffle: false },
       trainer: {
         num_epochs: num("EAPR_EPOCHS", t.epochs),
-        validation_metric: "+accuracy",  // model selection on English dev only
+        validation_metric: "+accuracy",  // English dev; EAPR_SELECTION can keep other weights
         num_gradient_accumulation_steps: num("EAPR_GRAD_ACCUM", 4),
         grad_norm: 1.0,
         optimizer: {  // torch AdamW = the release's transformers AdamW with bias correction
@@ -251,8 +254,14 @@ local methods = {
         use_amp: num("EAPR_AMP", false),
         // dropout seeded per batch position: `--recover` after a kill continues bit for bit;
         // the encoder's config and tokenizer go into the archive, so it loads on other machines
-        // and each epoch's optimizer steps and dev metrics go to run_record.jsonl
-        callbacks: [{ type: "eapr_batch_seeds", seed: seed }, { type: "eapr_encoder_files" }, { type: "eapr_run_record" }],
+        // and each epoch's optimizer steps and dev metrics go to run_record.jsonl; the selection
+        // decides which epoch's weights (or which average) the archive holds
+        callbacks: [
+          { type: "eapr_batch_seeds", seed: seed },
+          { type: "eapr_encoder_files" },
+          { type: "eapr_run_record" },
+          { type: "eapr_model_selection", selection: ext("EAPR_SELECTION", "english_dev"), average_last: num("EAPR_AVERAGE_LAST", 3) },
+        ],
         // EAPR_NUM_GPUS unset: AllenNLP's choice (the first GPU if there is one, else the CPU)
         [if distributed_devices == null && num_gpus != null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
       },

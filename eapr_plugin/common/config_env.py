@@ -49,6 +49,8 @@ KINDS: Dict[str, Optional[Tuple[str, float]]] = {
     "EAPR_GRAD_ACCUM": ("int", 1),
     "EAPR_EPOCHS": ("int", 1),
     "EAPR_SEED": ("int", 0),
+    "EAPR_SELECTION": None,
+    "EAPR_AVERAGE_LAST": ("int", 1),
     "EAPR_AMP": ("bool", 0),
     "EAPR_BUCKET": ("bool", 0),
     "EAPR_NUM_GPUS": ("int", 0),

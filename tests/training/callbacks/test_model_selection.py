@@ -1,0 +1,110 @@
+"""
+`eapr_model_selection`: English-dev selection (AllenNLP's) is recorded and left alone; `last` keeps
+the final epoch's weights; `average` the uniform average of the last k epochs', computed here
+independently from the epochs' own checkpoints; the running sum survives a checkpoint round trip.
+"""
+import json
+import tarfile
+from types import SimpleNamespace
+
+import pytest
+import torch
+from allennlp.common.checks import ConfigurationError
+
+from eapr_plugin.training.callbacks import ModelSelection
+from tests.support.cli import run_allennlp
+from tests.support.tasks import tiny_ext_vars
+
+
+class Counter(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(2, 3))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+
+def train(callback, epochs, tmp_path, values):
+    """Run `callback` over `epochs` epochs whose weights are `values[epoch]`; returns the model and metrics."""
+    model = Counter()
+    trainer = SimpleNamespace(model=model, _num_epochs=epochs, _best_model_filename=str(tmp_path / "best.th"))
+    callback.on_start(trainer)
+    for epoch in range(epochs):
+        with torch.no_grad():
+            model.weight.fill_(values[epoch])
+            model.steps.fill_(epoch + 1)
+        callback.on_epoch(trainer, metrics={}, epoch=epoch)
+    metrics = {"best_epoch": 0}
+    callback.on_end(trainer, metrics=metrics, epoch=epochs - 1)
+    return model, metrics, trainer
+
+
+def test_average_of_the_last_epochs(tmp_path):
+    values = [1.0, 2.0, 4.0, 8.0]
+    model, metrics, trainer = train(ModelSelection(str(tmp_path), "average", average_last=3), 4, tmp_path, values)
+    assert torch.equal(model.weight, torch.full((2, 3), (2.0 + 4.0 + 8.0) / 3))
+    assert model.steps.item() == 4  # integer buffers come from the final epoch
+    assert metrics["selection"] == "average" and metrics["selected_epochs"] == [1, 2, 3]
+    saved = torch.load(tmp_path / "best.th")
+    assert torch.equal(saved["weight"], model.weight.detach()) and trainer._best_model_filename == str(tmp_path / "best.th")
+
+
+def test_last_and_english_dev(tmp_path):
+    model, metrics, _ = train(ModelSelection(str(tmp_path), "last"), 3, tmp_path, [1.0, 5.0, 3.0])
+    assert torch.equal(model.weight, torch.full((2, 3), 3.0)) and metrics["selected_epochs"] == [2]
+    (tmp_path / "dev").mkdir()
+    model, metrics, _ = train(ModelSelection(str(tmp_path / "dev")), 3, tmp_path / "dev", [1.0, 5.0, 3.0])
+    assert metrics == {"best_epoch": 0, "selection": "english_dev", "selected_epochs": [0]}
+    assert not (tmp_path / "dev" / "best.th").exists()  # AllenNLP's own best.th is left to AllenNLP
+
+
+def test_the_running_sum_survives_a_checkpoint(tmp_path):
+    """`--recover` restores the callback's state from the checkpoint: resuming gives the same average."""
+    first = ModelSelection(str(tmp_path), "average", average_last=2)
+    model = Counter()
+    trainer = SimpleNamespace(model=model, _num_epochs=3, _best_model_filename=None)
+    for epoch, value in enumerate([1.0, 2.0]):
+        with torch.no_grad():
+            model.weight.fill_(value)
+        first.on_epoch(trainer, metrics={}, epoch=epoch)
+    resumed = ModelSelection(str(tmp_path), "average", average_last=2)
+    resumed.load_state_dict(torch.load(_saved(first.state_dict(), tmp_path)))
+    with torch.no_grad():
+        model.weight.fill_(6.0)
+    resumed.on_epoch(trainer, metrics={}, epoch=2)
+    resumed.on_end(trainer, metrics={})
+    assert torch.equal(model.weight, torch.full((2, 3), 4.0))
+
+
+def _saved(state, tmp_path):
+    path = tmp_path / "callback_state.th"
+    torch.save(state, path)
+    return path
+
+
+def test_settings_are_checked(tmp_path):
+    with pytest.raises(ConfigurationError, match="selection 'best' is not one of english_dev, last, average"):
+        ModelSelection(str(tmp_path), "best")
+    with pytest.raises(ConfigurationError, match="average_last must be >= 1"):
+        ModelSelection(str(tmp_path), "average", average_last=0)
+    with pytest.raises(ConfigurationError, match="average_last = 4 exceeds the run's 3 epochs"):
+        ModelSelection(str(tmp_path), "average", average_last=4).on_start(SimpleNamespace(_num_epochs=3))
+
+
+@pytest.mark.slow
+def test_the_archive_holds_the_average(tiny_encoders, nli_files, synonym_table, tmp_path):
+    """The real CLI: `EAPR_SELECTION=average EAPR_AVERAGE_LAST=2` archives the mean of the last two
+    epochs' checkpoints (every checkpoint kept here to check it), and metrics.json says so."""
+    env = tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["de"], synonym_table,
+                        EAPR_EPOCHS="3", EAPR_SELECTION="average", EAPR_AVERAGE_LAST="2")
+    overrides = json.dumps({"trainer.checkpointer": {"keep_most_recent_by_count": None}})
+    run_allennlp(["train", "training_configs/xnli_eapr.jsonnet", "-s", tmp_path / "run", "-o", overrides], env)
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["selection"] == "average" and metrics["selected_epochs"] == [1, 2]
+    second, third = (torch.load(run / f"model_state_e{e}_b0.th") for e in (2, 3))
+    with tarfile.open(run / "model.tar.gz") as archive:
+        archived = torch.load(archive.extractfile("weights.th"))
+    for name, tensor in third.items():
+        expected = (second[name] + tensor) / 2 if tensor.is_floating_point() else tensor
+        assert torch.allclose(archived[name], expected, atol=1e-6), name
+    assert any(not torch.equal(second[n], third[n]) for n in third)  # the epochs differ: a real average
