@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run_allennlp
-from tests.support.tasks import tiny_ext_vars
+from tests.support.tasks import tiny_ext_vars, write_parallel_pair_task
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +71,28 @@ def test_train_evaluate_predict(encoder, tiny_encoders, nli_files, synonym_table
     assert header.split(" | ")[-2:] == ["avg (non-en)", "avg (all) |"]
     assert row.split(" | ")[-2] == f"**{100 * report['summary']['average_non_english']:.1f}**"
     assert (table_dir / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    if encoder == "tiny-bert":
+        # the generalized cross-lingual setting: premise and hypothesis from parallel files of two
+        # languages; `allennlp evaluate` on one `cross:` path, `evaluate-languages --cross-lingual` on all pairs
+        parallel = write_parallel_pair_task(str(tmp_path / "parallel"))
+        single = [tmp_path / "de.json", tmp_path / "fr_zh.json"]
+        run_allennlp(["evaluate", str(archive), f"{parallel['de']},cross:{parallel['fr']}::{parallel['zh']}",
+                      "--output-file", ",".join(map(str, single))])
+        cross_dir = tmp_path / "cross"
+        run_allennlp(["evaluate-languages", str(archive), *parallel.values(),
+                      "--cross-lingual", "--output-dir", str(cross_dir)])
+        cross = json.loads((cross_dir / "cross_lingual.json").read_text())
+        assert cross["languages"] == ["de", "fr", "zh"]
+        # a same-language cell is the file itself; a mixed one what `allennlp evaluate` gives its cross: path
+        assert cross["accuracy"]["de"]["de"] == json.loads(single[0].read_text())["accuracy"]
+        assert cross["accuracy"]["fr"]["zh"] == json.loads(single[1].read_text())["accuracy"]
+        assert cross["pairs"]["fr/zh"]["num_instances"] == len(open(parallel["fr"]).read().splitlines())
+        mixed = [cross["accuracy"][a][b] for a in cross["languages"] for b in cross["languages"] if a != b]
+        assert cross["summary"]["mixed_language_mean"] == pytest.approx(sum(mixed) / 6)
+        rows = (cross_dir / "cross_lingual.md").read_text().splitlines()
+        assert rows[0] == "| premise \\ hypothesis | de | fr | zh |" and rows[3].startswith("| fr | ")
+        assert (cross_dir / "cross_lingual.png").read_bytes()[:4] == b"\x89PNG"
 
     # predict from JSON lines (no perturbation at inference)
     inputs = tmp_path / "inputs.jsonl"

@@ -20,8 +20,10 @@ from allennlp.data.samplers import BucketBatchSampler
 from allennlp.nn.util import int_to_device
 
 from eapr_plugin.common.languages import check_language
-from eapr_plugin.common.reporting import bar_chart, markdown_table, summarize
+from eapr_plugin.common.reporting import bar_chart, heat_map, markdown_table, matrix_table, percent, summarize
+from eapr_plugin.dataset_readers.eapr_reader import cross_lingual_path
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
+from eapr_plugin.dataset_readers.rows import language_from_file_name
 from eapr_plugin.models.archival import load_archive
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,13 @@ class EvaluateLanguages(Subcommand):
     `language` setting), a file holding several languages (XNLI-1.0's `xnli.test.tsv`) is scored
     per language, and an archive that is empty or truncated is reported as such.
 
+    With `--cross-lingual` (sentence-pair tasks, parallel inputs such as XTREME's XNLI
+    `dev-{lang}.tsv`), it scores the generalized cross-lingual setting instead (Robust-XLT): every
+    ordered pair of the inputs' languages, premise from one, hypothesis from the other (the
+    reader's `cross:` paths), and writes `cross_lingual.json` (accuracy[premise][hypothesis], the
+    per-row correctness, the same-language and mixed-language means), `cross_lingual.md` (rows:
+    premise language, columns: hypothesis language) and `cross_lingual.png` (a heat map).
+
     Registered as a `Subcommand` with name "evaluate-languages".
     """
 
@@ -70,6 +79,10 @@ class EvaluateLanguages(Subcommand):
         )
         subparser.add_argument("--cuda-device", type=int, default=-1)
         subparser.add_argument("--batch-size", type=int, default=64)
+        subparser.add_argument(
+            "--cross-lingual", action="store_true",
+            help="premise and hypothesis in different languages: every ordered pair of the inputs' languages",
+        )
         subparser.add_argument(
             "-o", "--overrides", type=str, default="", help="JSON overrides for the archive's config"
         )
@@ -168,15 +181,21 @@ def evaluate_languages(
     cuda_device: int = -1,
     batch_size: int = 64,
     overrides: str = "",
+    cross_lingual: bool = False,
 ) -> Dict[str, Any]:
     from tqdm import tqdm
 
     paths = expand_inputs(inputs, languages, split)
+    if cross_lingual:
+        paths_by_language = languages_of_inputs(paths)  # before the archive loads: fail fast
     archive = load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
     prepare_environment(archive.config)
     model = archive.model
     model.eval()
     reader = archive.validation_dataset_reader
+    if cross_lingual:
+        return evaluate_cross_lingual(model, reader, paths_by_language, archive_file, output_dir, cuda_device,
+                                      batch_size)
     results: Dict[str, Dict[str, Any]] = {}
     namespace = getattr(model, "_label_namespace", "labels")
     for path, named in tqdm(paths, desc="languages", disable=common_logging.FILE_FRIENDLY_LOGGING):
@@ -202,6 +221,60 @@ def evaluate_languages(
         handle.write(markdown_table({title: accuracies}))
     bar_chart({title: accuracies}, os.path.join(output_dir, "accuracy.png"), title)
     print(markdown_table({title: accuracies}))
+    return report
+
+
+def languages_of_inputs(paths: List[Tuple[str, Optional[str]]]) -> Dict[str, str]:
+    """`{language: path}` for `--cross-lingual`: one input per language, named or told by its file
+    name, at least two languages."""
+    found: Dict[str, str] = {}
+    for path, named in paths:
+        language = named or language_from_file_name(path)
+        if language is None:
+            raise ConfigurationError(f"--cross-lingual: cannot tell the language of {path} from its name; "
+                                     f"pass it as LANG={path}")
+        if language in found:
+            raise ConfigurationError(f"--cross-lingual: two inputs are language {language!r} "
+                                     f"({found[language]} and {path})")
+        found[language] = path
+    if len(found) < 2:
+        raise ConfigurationError(f"--cross-lingual needs inputs in at least two languages, got {sorted(found)}")
+    return found
+
+
+def evaluate_cross_lingual(model, reader, paths: Dict[str, str], archive_file: str, output_dir: str,
+                           cuda_device: int, batch_size: int) -> Dict[str, Any]:
+    """Every ordered pair (premise language, hypothesis language) of `paths`; see the command's docstring."""
+    namespace = getattr(model, "_label_namespace", "labels")
+    languages = list(paths)
+    accuracy: Dict[str, Dict[str, float]] = {}
+    details: Dict[str, Dict[str, Any]] = {}
+    for premise in languages:
+        for hypothesis in languages:
+            path = cross_lingual_path(paths[premise], paths[hypothesis])
+            instances = list(reader.read(path))
+            check_gold_labels(instances, path, model.vocab, namespace)
+            metrics, correct = evaluate_group(model, instances, batch_size, cuda_device)
+            accuracy.setdefault(premise, {})[hypothesis] = metrics["accuracy"]
+            details[f"{premise}/{hypothesis}"] = {"accuracy": metrics["accuracy"], "num_instances": len(instances),
+                                                  "correct": correct}
+            logger.info("premise %s, hypothesis %s: accuracy %.4f", premise, hypothesis, metrics["accuracy"])
+    same = [accuracy[l][l] for l in languages]
+    mixed = [accuracy[a][b] for a in languages for b in languages if a != b]
+    summary = {"same_language_mean": sum(same) / len(same), "mixed_language_mean": sum(mixed) / len(mixed)}
+    report = {"archive": archive_file, "languages": languages, "inputs": paths, "accuracy": accuracy,
+              "pairs": details, "summary": summary}
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, "cross_lingual.json"), "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+    table = matrix_table(accuracy, "premise \\ hypothesis") + (
+        f"\nsame-language mean {percent(summary['same_language_mean'])}, "
+        f"mixed-language mean {percent(summary['mixed_language_mean'])} (accuracy, %)\n")
+    with open(os.path.join(output_dir, "cross_lingual.md"), "w", encoding="utf-8") as handle:
+        handle.write(table)
+    title = os.path.basename(os.path.dirname(os.path.abspath(archive_file))) or archive_file
+    heat_map(accuracy, os.path.join(output_dir, "cross_lingual.png"), f"{title}: premise (rows) × hypothesis (columns)")
+    print(table)
     return report
 
 
@@ -250,5 +323,6 @@ def evaluate_languages_from_args(args: argparse.Namespace) -> Dict[str, Any]:
         cuda_device=args.cuda_device,
         batch_size=args.batch_size,
         overrides=args.overrides,
+        cross_lingual=args.cross_lingual,
     )
 

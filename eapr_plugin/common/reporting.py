@@ -137,3 +137,39 @@ def bar_chart(rows: Mapping[str, Mapping[str, Cell]], path: str, title: str,
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def matrix_table(matrix: Mapping[str, Mapping[str, float]], corner: str) -> str:
+    """A square markdown table of accuracies (%): one row per outer key, one column per inner key."""
+    columns = list(next(iter(matrix.values())))
+    lines = [f"| {corner} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines += [f"| {row} | " + " | ".join(percent(cells[c]) for c in columns) + " |" for row, cells in matrix.items()]
+    return "\n".join(lines) + "\n"
+
+
+def heat_map(matrix: Mapping[str, Mapping[str, float]], path: str, title: str) -> None:
+    """The square accuracy matrix as a heat map with the values (%) written in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy
+
+    rows, columns = list(matrix), list(next(iter(matrix.values())))
+    values = numpy.array([[100 * matrix[r][c] for c in columns] for r in rows])
+    size = 1.0 + 0.5 * max(len(rows), len(columns))
+    figure, axis = plt.subplots(figsize=(size + 1.0, size))
+    image = axis.imshow(values, cmap="viridis", vmin=0, vmax=100)
+    for i in range(len(rows)):
+        for j in range(len(columns)):
+            axis.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                      color="white" if values[i, j] < 60 else "black")
+    axis.set_xticks(range(len(columns)))
+    axis.set_xticklabels(columns)
+    axis.set_yticks(range(len(rows)))
+    axis.set_yticklabels(rows)
+    axis.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axis, label="accuracy (%)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

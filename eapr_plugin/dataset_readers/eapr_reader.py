@@ -20,6 +20,13 @@ from eapr_plugin.perturbers import PieceIds, Perturber
 
 logger = logging.getLogger(__name__)
 
+#: `cross:PREMISE_INPUT::HYPOTHESIS_INPUT`, the generalized cross-lingual setting (see `EaprReader`)
+CROSS_PREFIX, CROSS_SEPARATOR = "cross:", "::"
+
+
+def cross_lingual_path(premise_input: str, hypothesis_input: str) -> str:
+    return f"{CROSS_PREFIX}{premise_input}{CROSS_SEPARATOR}{hypothesis_input}"
+
 
 class EaprReader(DatasetReader):
     """
@@ -71,6 +78,15 @@ class EaprReader(DatasetReader):
         With a perturber: below this share of perturbed copies that differ from their original,
         a warning names the perturber and the share; with no copy changed at all, reading fails
         (the pair method would train as plain fine-tuning under its own name).
+
+    The generalized cross-lingual setting (Robust-XLT; Huang et al., EMNLP 2021): a data path
+    `cross:PREMISE_INPUT::HYPOTHESIS_INPUT` (each any path the reader takes) pairs the first text of
+    each row of PREMISE_INPUT with the second text of the same row of HYPOTHESIS_INPUT, so premise
+    and hypothesis are in different languages; the inputs must be parallel translations (XTREME's
+    `dev-{lang}.tsv` files are): the same number of rows and the same label row by row, else an
+    error naming both lines. The pair's language tag is `PREMISE/HYPOTHESIS` (e.g. `de/fr`).
+    `allennlp evaluate ARCHIVE cross:dev-de.tsv::dev-fr.tsv` scores one pair of languages;
+    `allennlp evaluate-languages ... --cross-lingual` every pair.
 
     Reading never returns nothing: a data source that yields no instance (empty file, header
     only, a row range past the end, a language filter that matches nothing, every row skipped)
@@ -154,6 +170,8 @@ class EaprReader(DatasetReader):
 
     # ----- reading ----------------------------------------------------------------------------
     def _rows(self, file_path: str) -> Iterator[Row]:
+        if file_path.startswith(CROSS_PREFIX):
+            return self._cross_rows(file_path)
         if is_hf_path(file_path):
             if self.hf_columns is None:
                 raise ConfigurationError(
@@ -161,6 +179,32 @@ class EaprReader(DatasetReader):
                 )
             return hf_rows(file_path, self.hf_columns, self._language)
         return self._read_rows(file_path)
+
+    def _cross_rows(self, file_path: str) -> Iterator[Row]:
+        """Premise of each row of the first input with the hypothesis of the same row of the second."""
+        inputs = file_path[len(CROSS_PREFIX):].split(CROSS_SEPARATOR)
+        if len(inputs) != 2 or not all(inputs):
+            raise ConfigurationError(f"{file_path!r}: a cross-lingual path is "
+                                     f"{CROSS_PREFIX}PREMISE_INPUT{CROSS_SEPARATOR}HYPOTHESIS_INPUT")
+        if not self.pair_task:
+            raise ConfigurationError(f"{file_path!r}: {type(self).__name__} reads single texts; cross-lingual "
+                                     "pairs need a sentence-pair task (xnli, pawsx)")
+        premises, hypotheses = inputs
+        for first, second in itertools.zip_longest(self._rows(premises), self._rows(hypotheses)):
+            if first is None or second is None:
+                longer, shorter = (premises, hypotheses) if second is None else (hypotheses, premises)
+                raise ConfigurationError(f"{file_path!r}: the inputs are not parallel: {longer} has more rows "
+                                         f"than {shorter}")
+            if first.problem or second.problem:
+                yield first if first.problem else second
+                continue
+            if first.label != second.label:
+                raise ConfigurationError(f"{first.location} and {second.location}: labels differ ({first.label!r} "
+                                         f"vs {second.label!r}), so the inputs are not parallel translations")
+            languages = (first.language, second.language)
+            yield Row(first.text_a, second.text_b, first.label,
+                      "/".join(languages) if all(languages) else None,
+                      f"{first.example_id}/{second.example_id}", f"{first.location} + {second.location}")
 
     def _read(self, file_path: str) -> Iterable[Instance]:
         self.skipped_rows = 0

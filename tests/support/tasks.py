@@ -51,6 +51,23 @@ def write_pair_task(
     return paths
 
 
+def write_parallel_pair_task(directory: str, languages: Sequence[str] = ("de", "fr", "zh")) -> Dict[str, str]:
+    """`dev-{lang}.tsv` files with the same number of rows and the same label row by row (what the
+    generalized cross-lingual setting pairs up, as XTREME's XNLI dev files); `{lang: path}`."""
+    by_language = corpus_by_language()
+    rows = min(len(by_language[language]) for language in languages)
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for language in languages:
+        sentences = by_language[language][:rows]
+        path = root / f"dev-{language}.tsv"
+        path.write_text("".join(f"{sentence}\t{sentences[(index + 1) % rows]}\t{XNLI_LABELS[index % 3]}\n"
+                                for index, sentence in enumerate(sentences)), encoding="utf-8")
+        paths[language] = str(path)
+    return paths
+
+
 def write_synonym_table(path: str) -> str:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(SYNONYMS, ensure_ascii=False), encoding="utf-8")
