@@ -6,7 +6,7 @@ Print the benchmark tables (markdown) from the JSON files under benchmarks/resul
 `--benchmarks` writes the tables into that file between the `<!-- results:start -->` and
 `<!-- results:end -->` markers; `--readme` writes the demo's table (from `demo.json`, the
 `results.json` of a `make demo` run copied there) between `<!-- demo:start -->` and
-`<!-- demo:end -->` and the speed table (from `speed.json`) between `<!-- speed:start -->` and
+`<!-- demo:end -->` and the speed tables (`speed.json` on the CPU, then each `speed_cuda_*.json`) between `<!-- speed:start -->` and
 `<!-- speed:end -->`. The prose around the markers is left alone.
 """
 import argparse
@@ -26,7 +26,9 @@ from eapr_plugin.common.reporting import percent  # noqa: E402
 
 def speed(report):
     s = report["settings"]
-    amp = f", AMP {s['amp']}" if s.get("amp", "none") != "none" else ""
+    amp = f", AMP {s['amp']}" if s.get("amp", "none") != "none" else (", fp32" if s.get("device") == "cuda" else "")
+    if s.get("random_init"):
+        amp += "; each encoder's architecture with random weights (`--random-init`: times do not depend on the values)"
     print(f"Speed ({report['date']}; {report['machine']}; torch {report['versions']['torch']}, "
           f"transformers {report['versions']['transformers']}, allennlp {report['versions']['allennlp']}{amp}; "
           f"real XNLI dev pairs with our perturbation, inputs up to {s['max_length']} pieces, Attention-Pull on "
@@ -36,8 +38,10 @@ def speed(report):
           f"(= pairs/s ratio); `exact ÷ plain` compares both padded to {s['max_length']}, `masked ÷ plain` both with "
           f"dynamic padding:\n")
     memory = any("peak_memory_mb" in r for r in report["results"])
+    memory_label = ("step MB (above the resident weights)" if any("step_memory_mb" in r for r in report["results"])
+                    else "peak MB")
     print("| encoder | batch | pairs/s reference | pairs/s exact | pairs/s masked | exact speed-up | masked speed-up "
-          "| exact ÷ plain (padded) | masked ÷ plain (dynamic) |" + (" peak MB reference / exact / masked |" if memory else ""))
+          "| exact ÷ plain (padded) | masked ÷ plain (dynamic) |" + (f" {memory_label} reference / exact / masked |" if memory else ""))
     print("|---|---|---|---|---|---|---|---|---|" + ("---|" if memory else ""))
     for r in report["results"]:
         rate = r["pairs_per_s"]
@@ -46,7 +50,7 @@ def speed(report):
                  f"**{r['masked_speedup_over_reference']:.2f}×**", f"{r['eapr_over_plain_step_time']:.2f}",
                  f"{r['eapr_masked_over_plain_step_time']:.2f}"]
         if memory:
-            peak = r.get("peak_memory_mb", {})
+            peak = r.get("step_memory_mb", r.get("peak_memory_mb", {}))
             cells.append(" / ".join(f"{peak[v]:.0f}" for v in ("reference", "eapr_exact", "eapr_masked")) if peak else "-")
         print("| " + " | ".join(cells) + " |")
     print()
@@ -239,15 +243,17 @@ def main() -> None:
         print(buffer.getvalue())
         if args.benchmarks:
             replace_block(Path(args.benchmarks), buffer.getvalue())
-    demo_file, speed_file = Path(args.results) / "demo.json", Path(args.results) / "speed.json"
+    demo_file = Path(args.results) / "demo.json"
+    speed_files = sorted(Path(args.results).glob("speed*.json"), key=lambda path: (path.stem != "speed", path.stem))
     if args.readme:
         if not demo_file.exists():
             raise SystemExit(f"{demo_file} is missing: run `make demo` and copy runs/demo/results.json there")
         replace_block(Path(args.readme), demo(json.loads(demo_file.read_text())), "demo")
-        if speed_file.exists():
+        if speed_files:  # the CPU table (speed.json) first, then each GPU run's (speed_cuda_*.json)
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):
-                speed(json.loads(speed_file.read_text()))
+                for speed_file in speed_files:
+                    speed(json.loads(speed_file.read_text()))
             replace_block(Path(args.readme), buffer.getvalue(), "speed")
 
 

@@ -23,8 +23,11 @@ Ratios written to the JSON (per encoder and batch size):
 tokenizer only): a step's time and memory do not depend on the weights' values, so a machine without
 the weights (a lent GPU, say) measures the same steps; the JSON's settings record it.
 
-On CUDA, `--amp bf16|fp16` runs every variant under autocast (fp16 with a gradient scaler), and
-peak memory is `torch.cuda.max_memory_allocated` per variant; on CPU `--memory` measures each
+On CUDA, `--amp bf16|fp16` runs every variant under autocast (fp16 with a gradient scaler); per
+variant, `peak_memory_mb` is `torch.cuda.max_memory_allocated` during its step (all five variants'
+weights and optimizer states stay resident on the device, so it includes theirs) and
+`step_memory_mb` the step's own memory above what was allocated before it (activations, gradients,
+temporaries: what a variant needs beyond its weights and optimizer state); on CPU `--memory` measures each
 variant's peak resident memory in a fresh subprocess.
 
     python benchmarks/speed.py --encoders DIR6 DIR12 --batch-sizes 16 32 --data XNLI_DEV_EN.tsv \
@@ -173,11 +176,13 @@ class Runner:
         self.optimizer = torch.optim.AdamW(self.module.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
         self.scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and args.amp == "fp16")
         self.args, self.device = args, device
-        self.peak_mb = 0.0
+        self.peak_mb = self.step_mb = 0.0
 
     def step(self) -> float:
         device = self.device
         if device.type == "cuda":
+            self.optimizer.zero_grad(set_to_none=True)
+            resident = torch.cuda.memory_allocated(device)  # every variant's weights and optimizer state
             torch.cuda.reset_peak_memory_stats(device)
         synchronize(device)
         start = time.perf_counter()
@@ -192,7 +197,9 @@ class Runner:
         synchronize(device)
         elapsed = time.perf_counter() - start
         if device.type == "cuda":
-            self.peak_mb = max(self.peak_mb, torch.cuda.max_memory_allocated(device) / 2**20)
+            peak = torch.cuda.max_memory_allocated(device)
+            self.peak_mb = max(self.peak_mb, peak / 2**20)
+            self.step_mb = max(self.step_mb, (peak - resident) / 2**20)
         return elapsed
 
 
@@ -239,6 +246,7 @@ def measure(args, encoder: str, batch_size: int, device: torch.device) -> Dict:
     }
     if device.type == "cuda":
         result["peak_memory_mb"] = {variant: runner.peak_mb for variant, runner in runners.items()}
+        result["step_memory_mb"] = {variant: runner.step_mb for variant, runner in runners.items()}
     del runners
     if device.type == "cpu" and args.memory:
         result["peak_memory_mb"] = {variant: cpu_memory(args, encoder, batch_size, variant) for variant in VARIANTS}
