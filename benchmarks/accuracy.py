@@ -33,6 +33,10 @@ EAPR_PERTURBER=subword_sampling`); NAME is its row in the tables and its run fol
 JSON records its definition. Variants are compared with plain fine-tuning and two-stream CE like the
 methods.
 
+`--oracle` (sib200) also scores every epoch on each target language's own dev and test set
+(`EAPR_EPOCH_EVAL`): the records then hold target-language ("oracle") selection per language and
+the summary its non-English average, reported apart from the English-dev result, never in its place.
+
 Finished runs (`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS_seedN/languages/metrics.json`) are reused, so
 an interrupted benchmark resumes; `--report-only` writes the report from the finished runs alone,
 for runs made by several processes side by side (each with its own `--out`).
@@ -70,7 +74,8 @@ def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
     if protocol == "sib200":
         return {"EAPR_TASK": "sib200", "EAPR_TRAIN_DATA": str(data / "sib200/eng_Latn/train.tsv"),
                 "EAPR_DEV_DATA": str(data / "sib200/eng_Latn/dev.tsv"),
-                "_inputs": str(data / "sib200/*/test.tsv")}
+                "_inputs": str(data / "sib200/*/test.tsv"),
+                "_oracle": f"dev={data / 'sib200/*/dev.tsv'};test={data / 'sib200/*/test.tsv'}"}
     if protocol == "pawsx":
         return {"EAPR_TASK": "pawsx", "EAPR_TRAIN_DATA": str(data / "pawsx/dev-en.tsv"), "EAPR_TRAIN_END": "1000",
                 "EAPR_DEV_DATA": str(data / "pawsx/dev-en.tsv"), "EAPR_DEV_START": "1000", "EAPR_DEV_END": "2000",
@@ -132,11 +137,26 @@ def run_record(run_dir: Path) -> Dict:
     lines = (run_dir / "run_record.jsonl").read_text().splitlines()
     epochs = [json.loads(line) for line in lines]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return {"optimizer_steps": epochs[-1]["optimizer_steps"], "epochs": len(epochs),
-            "selection": metrics.get("selection", "english_dev"),
-            "selected_epoch": metrics.get("best_epoch"), "selected_epochs": metrics.get("selected_epochs"),
-            "dev_curve": [round(e.get("validation_accuracy", float("nan")), 4) for e in epochs],
-            "perturbed_changed": metrics.get("training_perturbed_changed")}
+    record = {"optimizer_steps": epochs[-1]["optimizer_steps"], "epochs": len(epochs),
+              "selection": metrics.get("selection", "english_dev"),
+              "selected_epoch": metrics.get("best_epoch"), "selected_epochs": metrics.get("selected_epochs"),
+              "dev_curve": [round(e.get("validation_accuracy", float("nan")), 4) for e in epochs],
+              "perturbed_changed": metrics.get("training_perturbed_changed")}
+    curves = run_dir / "language_curves.jsonl"
+    if curves.exists():
+        record["oracle"] = oracle_selection([json.loads(line) for line in curves.read_text().splitlines()])
+    return record
+
+
+def oracle_selection(curves) -> Dict[str, Dict]:
+    """Target-language ("oracle") selection from `language_curves.jsonl`: per language, the first epoch
+    with the best accuracy on that language's own dev set, and its test accuracy. It uses target
+    labels a zero-shot user does not have: reported apart, never as the result."""
+    epochs, accuracy = {}, {}
+    for language in curves[0]["test"]:
+        best = max(range(len(curves)), key=lambda i: (curves[i]["dev"][language], -i))
+        epochs[language], accuracy[language] = curves[best]["epoch"], curves[best]["test"][language]
+    return {"epochs": epochs, "accuracy": accuracy}
 
 
 def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, float]:
@@ -149,7 +169,8 @@ def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, fl
            "EAPR_EPOCHS": str(epochs_of(args, method)),
            "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations),
            "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta),
-           **args.variants[name]["env"]}
+           **args.variants[name]["env"],
+           **({"EAPR_EPOCH_EVAL": settings["_oracle"]} if args.oracle else {})}
     if not (run_dir / "model.tar.gz").exists():
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
@@ -188,6 +209,9 @@ def main() -> None:
     parser.add_argument("--head", default=None, help="classification head (default: by encoder type)")
     parser.add_argument("--alpha", type=float, default=PAPER_WEIGHTS[0], help="Embedding-Push weight (EAPR methods)")
     parser.add_argument("--beta", type=float, default=PAPER_WEIGHTS[1], help="Attention-Pull weight (EAPR methods)")
+    parser.add_argument("--oracle", action="store_true",
+                        help="also score every epoch on each target language's dev and test set (sib200 only), "
+                             "for target-language selection, reported apart (costs one evaluation per epoch)")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "benchmarks"))
     parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results/accuracy_{protocol}.json)")
     parser.add_argument("--report-only", action="store_true",
@@ -196,6 +220,9 @@ def main() -> None:
     args = parser.parse_args()
     args.variants = parse_variants(args)
     settings = protocol_settings(args.protocol, args.data_dir)
+    if args.oracle and "_oracle" not in settings:
+        raise SystemExit(f"--oracle: the {args.protocol} protocol has no labelled target-language dev set "
+                         "(its target rows are the scored ones)")
     out = Path(args.out or REPO / "benchmarks" / "results" / f"accuracy_{args.protocol}.json")
     runs: Dict[str, Dict[int, Dict[str, float]]] = {}
     started = time.time()
@@ -234,6 +261,7 @@ def write_report(args, out: Path, runs, started: float) -> None:
         summary[method] = {"per_language": per_language, "average_non_english": mean_std(list(non_english.values())),
                            "non_english_by_seed": non_english, "seeds": sorted(by_seed),
                            "optimizer_steps": sorted({r["optimizer_steps"] for r in records[method].values()}),
+                           **oracle_summary(records[method]),
                            "epochs": epochs_of(args, args.variants[method]["method"]),
                            **({"variant": args.variants[method]} if args.variants[method]["env"] else {})}
     paired = {}
@@ -261,6 +289,16 @@ def write_report(args, out: Path, runs, started: float) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     out.with_suffix(".md").write_text(markdown(summary) + "\n" + paired_markdown(paired))
+
+
+def oracle_summary(records: Dict[str, Dict]) -> Dict:
+    """`{"oracle_average_non_english": mean ± std over seeds}` when every seed has target-dev curves."""
+    from eapr_plugin.common.paired import non_english_average_by_seed
+
+    if not records or not all("oracle" in record for record in records.values()):
+        return {}
+    by_seed = {seed: record["oracle"]["accuracy"] for seed, record in records.items()}
+    return {"oracle_average_non_english": mean_std(list(non_english_average_by_seed(by_seed).values()))}
 
 
 def paired_markdown(paired) -> str:

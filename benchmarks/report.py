@@ -130,6 +130,12 @@ def accuracy(path, report):
         for name, entry in report["paired"].items():
             print(f"- {name}: {describe(entry['average_non_english'])}")
         print()
+    oracle = {method: summary["oracle_average_non_english"] for method, summary in report["summary"].items()
+              if "oracle_average_non_english" in summary}
+    if oracle:
+        print("Target-language dev selection (\"oracle\": per language the epoch best on its own dev set; it uses "
+              "target labels a zero-shot user does not have, so it is not the result above), non-English average: "
+              + "; ".join(f"{method} {percent(value)}" for method, value in oracle.items()) + ".\n")
     records = report.get("records")
     if records:
         print("Selected epoch and English dev curve per run: " + "; ".join(

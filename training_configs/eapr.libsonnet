@@ -35,6 +35,8 @@
 //   EAPR_SELECTION          english_dev (the weights kept: the best epoch on English dev; or last: the
 //                           final epoch's; or average: the uniform average of the last EAPR_AVERAGE_LAST epochs')
 //   EAPR_AVERAGE_LAST       3    (epochs averaged by EAPR_SELECTION=average)
+//   EAPR_EPOCH_EVAL         unset (e.g. "dev=data/*/dev.tsv;test=data/*/test.tsv": after every epoch, per-language
+//                           accuracy on those inputs into language_curves.jsonl, for target-language "oracle" selection)
 //   EAPR_AMP                false (mixed precision, GPU only)
 //   EAPR_BUCKET             false (true: training batches of similar length; `--recover` stays exact)
 //   EAPR_NUM_GPUS           unset: the first GPU if there is one, else the CPU; 0: CPU; 1: GPU 0;
@@ -49,6 +51,14 @@ local num(name, default) = std.parseJson(ext(name, std.toString(default)));
 local optional_num(name) =
   local value = std.extVar(name);
   if value == "" then null else std.parseJson(value);
+
+// EAPR_EPOCH_EVAL="NAME=INPUT,INPUT;NAME=...": groups of labelled inputs scored after every epoch
+local epoch_eval =
+  local value = std.extVar("EAPR_EPOCH_EVAL");
+  if value == "" then null else {
+    [std.splitLimit(group, "=", 1)[0]]: std.split(std.splitLimit(group, "=", 1)[1], ",")
+    for group in std.split(value, ";")
+  };
 
 local default_synonyms =
   "https://raw.githubusercontent.com/uclanlp/Robust-XLT/main/data/counterfitted_neighbors.json";
@@ -261,7 +271,7 @@ local methods = {
           { type: "eapr_encoder_files" },
           { type: "eapr_run_record" },
           { type: "eapr_model_selection", selection: ext("EAPR_SELECTION", "english_dev"), average_last: num("EAPR_AVERAGE_LAST", 3) },
-        ],
+        ] + (if epoch_eval == null then [] else [{ type: "eapr_epoch_evaluation", inputs: epoch_eval }]),
         // EAPR_NUM_GPUS unset: AllenNLP's choice (the first GPU if there is one, else the CPU)
         [if distributed_devices == null && num_gpus != null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
       },

@@ -51,6 +51,7 @@ KINDS: Dict[str, Optional[Tuple[str, float]]] = {
     "EAPR_SEED": ("int", 0),
     "EAPR_SELECTION": None,
     "EAPR_AVERAGE_LAST": ("int", 1),
+    "EAPR_EPOCH_EVAL": None,
     "EAPR_AMP": ("bool", 0),
     "EAPR_BUCKET": ("bool", 0),
     "EAPR_NUM_GPUS": ("int", 0),

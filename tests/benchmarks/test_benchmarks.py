@@ -91,7 +91,7 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     sweep = tmp_path / "sweep"
     # A named variant (recipe variables set) rides along: its own run folder, its variables in its config.
     run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json"),
-                  "--variant", "eapr_sampled", "eapr", "EAPR_PERTURBER=subword_sampling"])
+                  "--variant", "eapr_sampled", "eapr", "EAPR_PERTURBER=subword_sampling", "--oracle"])
     run(common + ["--seeds", "1", "2", "--report-only", "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")])
     config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "config.json").read_text())
     assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
@@ -100,6 +100,13 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert sampled["dataset_reader"]["perturber"]["type"] == "subword_sampling"
     variant = json.loads((sweep / "weights_sib200_a1.0_b1.0.json").read_text())["summary"]["eapr_sampled"]["variant"]
     assert variant == {"method": "eapr", "env": {"EAPR_PERTURBER": "subword_sampling"}}
+    # --oracle: every epoch scored on each language's own dev and test set; per language the epoch
+    # best on its dev set, and that epoch's test accuracy (here one epoch: the run's own test result)
+    oracle_report = json.loads((sweep / "weights_sib200_a1.0_b1.0.json").read_text())
+    oracle = oracle_report["records"]["eapr"]["1"]["oracle"]
+    assert set(oracle["epochs"].values()) == {0}
+    assert oracle["accuracy"] == pytest.approx(oracle_report["runs"]["eapr"]["1"])
+    assert "oracle_average_non_english" in oracle_report["summary"]["eapr_sampled"]
     table = run(["benchmarks/report.py", str(sweep)]).stdout
     assert "Accuracy of EAPR by loss weight, sib200 protocol" in table
     rows = [line for line in table.splitlines() if line.startswith("| 0.1 |") or line.startswith("| 1.0 |")]

@@ -93,9 +93,11 @@ def test_settings_are_checked(tmp_path):
 @pytest.mark.slow
 def test_the_archive_holds_the_average(tiny_encoders, nli_files, synonym_table, tmp_path):
     """The real CLI: `EAPR_SELECTION=average EAPR_AVERAGE_LAST=2` archives the mean of the last two
-    epochs' checkpoints (every checkpoint kept here to check it), and metrics.json says so."""
+    epochs' checkpoints (every checkpoint kept here to check it), and metrics.json says so; with
+    `EAPR_EPOCH_EVAL` each epoch is scored per language into language_curves.jsonl."""
     env = tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["de"], synonym_table,
-                        EAPR_EPOCHS="3", EAPR_SELECTION="average", EAPR_AVERAGE_LAST="2")
+                        EAPR_EPOCHS="3", EAPR_SELECTION="average", EAPR_AVERAGE_LAST="2",
+                        EAPR_EPOCH_EVAL=f"dev={nli_files['de']};test=fr={nli_files['fr']},{nli_files['zh']}")
     overrides = json.dumps({"trainer.checkpointer": {"keep_most_recent_by_count": None}})
     run_allennlp(["train", "training_configs/xnli_eapr.jsonnet", "-s", tmp_path / "run", "-o", overrides], env)
     run = tmp_path / "run"
@@ -108,3 +110,12 @@ def test_the_archive_holds_the_average(tiny_encoders, nli_files, synonym_table, 
         expected = (second[name] + tensor) / 2 if tensor.is_floating_point() else tensor
         assert torch.allclose(archived[name], expected, atol=1e-6), name
     assert any(not torch.equal(second[n], third[n]) for n in third)  # the epochs differ: a real average
+    # eapr_epoch_evaluation (EAPR_EPOCH_EVAL): every epoch scored per language on each group of inputs
+    curves = [json.loads(line) for line in (run / "language_curves.jsonl").read_text().splitlines()]
+    assert [c["epoch"] for c in curves] == [0, 1, 2]
+    rows = {language: len(open(nli_files[language]).read().splitlines()) for language in ("de", "fr", "zh")}
+    for curve in curves:
+        assert set(curve["dev"]) == {"de"} and set(curve["test"]) == {"fr", "zh"}
+        for group in ("dev", "test"):
+            for language, accuracy in curve[group].items():  # a share of that language's rows
+                assert round(accuracy * rows[language], 6) == int(round(accuracy * rows[language])), (group, language)
