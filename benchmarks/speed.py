@@ -4,7 +4,9 @@ authors' released code computes, the way it computes it; side by side on the sam
 pairs with our perturbation, interleaved round by round (A B C D E A B C D E ...) so machine noise
 hits all variants alike.
 
-Variants (each a full forward + backward + AdamW step, grad-norm clipping 1.0):
+Variants (each a full forward + backward + AdamW step, grad-norm clipping 1.0; the reference's AdamW
+loops over the parameters as the release's `transformers` AdamW, the plugin's variants step the
+recipe's optimizer, torch's fused AdamW):
   reference       the release's way: the HF encoder with eager attention asked for every layer's
                   hidden states and attention maps, both streams padded to --max-length, two
                   forward calls, the release's head; loss CE(x~) + CE(x) + 0.1·EP + 1.0·AP(layer)
@@ -156,6 +158,21 @@ def build(args, encoder: str, batch_size: int, variant: str, device: torch.devic
     return model.to(device), move_to_device(tensors, device), lambda module, inputs: module(**inputs)["loss"]
 
 
+def optimizer_of(variant: str, module: torch.nn.Module):
+    """The reference steps AdamW as the release does (a loop over the parameters: transformers'
+    AdamW); the plugin's variants step the recipe's optimizer (`training_configs/eapr.libsonnet`:
+    torch's fused AdamW), at the recipe's settings."""
+    if variant == "reference":
+        return torch.optim.AdamW(module.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0, foreach=False)
+    from allennlp.common import Params
+    from allennlp.training.optimizers import Optimizer
+
+    from scripts.recipe import recipe_params
+
+    settings = recipe_params(EAPR_TASK="xnli", EAPR_METHOD="eapr")["trainer"]["optimizer"]
+    return Optimizer.from_params(model_parameters=list(module.named_parameters()), params=Params(settings.as_dict()))
+
+
 def autocast(args, device):
     if device.type != "cuda" or args.amp == "none":
         return contextlib.nullcontext()
@@ -173,7 +190,7 @@ class Runner:
     def __init__(self, args, encoder, batch_size, variant, device):
         self.module, self.inputs, self.loss = build(args, encoder, batch_size, variant, device)
         self.module.train()
-        self.optimizer = torch.optim.AdamW(self.module.parameters(), lr=2e-5, eps=1e-8, weight_decay=0.0)
+        self.optimizer = optimizer_of(variant, self.module)
         self.scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and args.amp == "fp16")
         self.args, self.device = args, device
         self.peak_mb = self.step_mb = 0.0

@@ -254,8 +254,8 @@ local methods = {
         validation_metric: "+accuracy",  // English dev; EAPR_SELECTION can keep other weights
         num_gradient_accumulation_steps: num("EAPR_GRAD_ACCUM", 4),
         grad_norm: 1.0,
-        optimizer: {  // torch AdamW = the release's transformers AdamW with bias correction
-          type: "adamw",
+        optimizer: {  // torch AdamW = the release's transformers AdamW with bias correction, fused kernel
+          type: "fused_adamw",
           lr: num("EAPR_LR", 2e-5),
           eps: 1e-8,
           weight_decay: 0.0,

@@ -1,0 +1,1 @@
+from eapr_plugin.training.optimizers.fused_adamw import FusedAdamWOptimizer
