@@ -6,8 +6,10 @@ Print the benchmark tables (markdown) from the JSON files under benchmarks/resul
 `--benchmarks` writes the tables into that file between the `<!-- results:start -->` and
 `<!-- results:end -->` markers; `--readme` writes the demo's table (from `demo.json`, the
 `results.json` of a `make demo` run copied there) between `<!-- demo:start -->` and
-`<!-- demo:end -->` and the speed tables (`speed.json` on the CPU, then each `speed_cuda_*.json`) between `<!-- speed:start -->` and
-`<!-- speed:end -->`. The prose around the markers is left alone.
+`<!-- demo:end -->`, the equal-optimizer-steps accuracy tables between `<!-- accuracy:start -->` and
+`<!-- accuracy:end -->` (where the README has them), and the speed tables (`speed.json` on the CPU
+first, then every other `speed*.json`) between `<!-- speed:start -->` and `<!-- speed:end -->`.
+The prose around the markers is left alone.
 """
 import argparse
 import contextlib
@@ -255,6 +257,14 @@ def main() -> None:
         if not demo_file.exists():
             raise SystemExit(f"{demo_file} is missing: run `make demo` and copy runs/demo/results.json there")
         replace_block(Path(args.readme), demo(json.loads(demo_file.read_text())), "demo")
+        equal_steps = [path for path in sorted(Path(args.results).glob("accuracy_*.json"))
+                       if json.loads(path.read_text())["settings"].get("budget") == "equal-steps"]
+        if equal_steps and "<!-- accuracy:start -->" in Path(args.readme).read_text(encoding="utf-8"):
+            buffer = io.StringIO()  # the equal-steps comparisons (every other table: docs/benchmarks.md)
+            with contextlib.redirect_stdout(buffer):
+                for path in equal_steps:
+                    accuracy(str(path), json.loads(path.read_text()))
+            replace_block(Path(args.readme), buffer.getvalue(), "accuracy")
         if speed_files:  # the CPU table (speed.json) first, then each GPU run's (speed_cuda_*.json)
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):

@@ -2,7 +2,6 @@
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -33,91 +32,6 @@ def test_speed_benchmark(tiny_encoders, nli_files, synonym_table, tmp_path):
     assert json.loads(one.strip().splitlines()[-1])["peak_mb"] > 0
     table = run(["benchmarks/report.py", str(tmp_path)]).stdout
     assert table.count("| 6 layers | 4 |") == 2
-
-
-@pytest.mark.slow
-def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
-    data = tmp_path / "data"
-    for split in ("train", "dev", "test"):
-        write_topic_task(str(data / "sib200"), split=split)
-    out = tmp_path / "accuracy.json"
-    run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
-         "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "baseline", "eapr",
-         "--seeds", "1", "2", "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
-         "--runs-dir", str(tmp_path / "runs"), "--out", str(out)])
-    report = json.loads(out.read_text())
-    assert set(report["summary"]) == {"baseline", "eapr"}
-    eapr = report["summary"]["eapr"]
-    assert set(eapr["per_language"]) == {"eng_Latn", "deu_Latn", "fra_Latn", "zho_Hans"}
-    assert eapr["average_non_english"]["n"] == 2
-    # equal optimizer steps: plain fine-tuning ran 2 epochs over the originals, EAPR 1 over 2 copies
-    records = report["records"]
-    assert [r["epochs"] for r in records["baseline"].values()] == [2, 2]
-    assert [r["epochs"] for r in records["eapr"].values()] == [1, 1]
-    assert report["summary"]["baseline"]["optimizer_steps"] == report["summary"]["eapr"]["optimizer_steps"]
-    assert all(len(r["dev_curve"]) == r["epochs"] and r["selected_epoch"] in range(r["epochs"])
-               for by_seed in records.values() for r in by_seed.values())
-    pair = report["paired"]["eapr - baseline"]["average_non_english"]
-    by_seed = {m: report["summary"][m]["non_english_by_seed"] for m in ("eapr", "baseline")}
-    assert pair["differences"] == pytest.approx([by_seed["eapr"][s] - by_seed["baseline"][s] for s in ("1", "2")])
-    text = out.with_suffix(".md").read_text()
-    assert "avg non-en" in text and "| eapr - baseline |" in text
-    # --report-only gathers what is finished (seeds 1-2 of eapr) and trains nothing new.
-    gathered = tmp_path / "gathered.json"
-    run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
-         "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "baseline", "eapr",
-         "--seeds", "1", "2", "3", "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
-         "--runs-dir", str(tmp_path / "runs"), "--out", str(gathered), "--report-only"])
-    summary = json.loads(gathered.read_text())["summary"]
-    assert set(summary) == {"baseline", "eapr"} and summary["eapr"]["seeds"] == [1, 2]
-    assert summary["eapr"]["average_non_english"] == eapr["average_non_english"]
-    assert not list((tmp_path / "runs" / "sib200").glob("*seed3*"))
-    # report.py turns the JSON into the README's table, between the markers, prose untouched.
-    readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nprose\n")
-    run(["benchmarks/report.py", str(tmp_path), "--benchmarks", str(readme)])
-    text = readme.read_text()
-    assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith("<!-- results:end -->\nprose\n")
-    assert "old" not in text and "Accuracy, sib200 protocol" in text
-    row = next(line for line in text.splitlines() if line.startswith("| eapr |"))
-    paper_avg = f"**{100 * eapr['average_non_english']['mean']:.1f} ± {100 * eapr['average_non_english']['std']:.1f}**"
-    assert paper_avg in row
-    # The weight sweep: --alpha reaches the model (its own run dir), and report.py tabulates each
-    # weights_*.json, one row per (α, β).
-    common = ["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
-              "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "eapr",
-              "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
-              "--runs-dir", str(tmp_path / "runs")]
-    sweep = tmp_path / "sweep"
-    # A named variant (recipe variables set) rides along: its own run folder, its variables in its config.
-    run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json"),
-                  "--variant", "eapr_sampled", "eapr", "EAPR_PERTURBER=subword_sampling", "--oracle"])
-    run(common + ["--seeds", "1", "2", "--report-only", "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")])
-    config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "config.json").read_text())
-    assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
-    assert config["dataset_reader"]["perturber"]["type"] == "synonym"
-    sampled = json.loads((tmp_path / "runs" / "sib200" / "eapr_sampled_a1.0_b1.0_e1_seed1" / "config.json").read_text())
-    assert sampled["dataset_reader"]["perturber"]["type"] == "subword_sampling"
-    variant = json.loads((sweep / "weights_sib200_a1.0_b1.0.json").read_text())["summary"]["eapr_sampled"]["variant"]
-    assert variant == {"method": "eapr", "env": {"EAPR_PERTURBER": "subword_sampling"}}
-    # --oracle: every epoch scored on each language's own dev and test set; per language the epoch
-    # best on its dev set, and that epoch's test accuracy (here one epoch: the run's own test result)
-    oracle_report = json.loads((sweep / "weights_sib200_a1.0_b1.0.json").read_text())
-    oracle = oracle_report["records"]["eapr"]["1"]["oracle"]
-    assert set(oracle["epochs"].values()) == {0}
-    assert oracle["accuracy"] == pytest.approx(oracle_report["runs"]["eapr"]["1"])
-    assert "oracle_average_non_english" in oracle_report["summary"]["eapr_sampled"]
-    table = run(["benchmarks/report.py", str(sweep)]).stdout
-    assert "Accuracy of EAPR by loss weight, sib200 protocol" in table
-    rows = [line for line in table.splitlines() if line.startswith("| 0.1 |") or line.startswith("| 1.0 |")]
-    assert [row.split(" | ")[:3] for row in rows] == [["| 0.1", "1.0", "1,2"], ["| 1.0", "1.0", "1"]]
-    assert rows[0].endswith(f"{paper_avg} | - |")
-    # The last column compares each row with the paper's weights on the seeds both finished (seed 1).
-    def non_english(path, seed):
-        accuracies = json.loads(path.read_text())["runs"]["eapr"][seed]
-        return sum(v for k, v in accuracies.items() if k != "eng_Latn") / (len(accuracies) - 1)
-    delta = non_english(sweep / "weights_sib200_a1.0_b1.0.json", "1") - non_english(sweep / "weights_sib200_a0.1_b1.0.json", "1")
-    assert rows[1].endswith(f" | {100 * delta:+.1f} (seeds 1) |")
 
 
 @pytest.mark.slow
@@ -218,29 +132,3 @@ def test_report_writes_the_demo_table_into_the_readme(tmp_path):
     text = readme.read_text()
     assert "old table" not in text and table in text and text.endswith("<!-- demo:end -->\nbottom\n")
     assert "9 min in all" in text and "en 25.0, it 30.0" in text
-
-
-def test_accuracy_variants_are_checked():
-    """`--variant NAME METHOD EAPR_VAR=VALUE`: a taken name, an unknown method, a malformed or
-    harness-owned variable each stop the benchmark with a message naming the variant."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("accuracy_benchmark", REPO / "benchmarks" / "accuracy.py")
-    accuracy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(accuracy)
-    parse_variants = accuracy.parse_variants
-
-    def fails(*variant):
-        with pytest.raises(SystemExit) as stop:
-            parse_variants(SimpleNamespace(methods=["baseline"], variant=[list(variant)]))
-        return str(stop.value)
-
-    assert "the name is taken" in fails("baseline", "eapr")
-    assert "unknown method 'eaprr'" in fails("mine", "eaprr")
-    assert "'PERTURBER=synonym' is not EAPR_VARIABLE=VALUE" in fails("mine", "eapr", "PERTURBER=synonym")
-    assert "EAPR_SEED is set by the harness" in fails("mine", "eapr", "EAPR_SEED=3")
-    assert "needs NAME METHOD" in fails("mine")
-    variants = parse_variants(SimpleNamespace(methods=["baseline"], variant=[
-        ["balanced", "eapr", "EAPR_BALANCE=embedding_push=0.1,attention_pull=0.1"]]))
-    assert variants == {"baseline": {"method": "baseline", "env": {}},
-                        "balanced": {"method": "eapr", "env": {"EAPR_BALANCE": "embedding_push=0.1,attention_pull=0.1"}}}
