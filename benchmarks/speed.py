@@ -309,6 +309,8 @@ def main() -> None:
     import allennlp
     import transformers
 
+    from scripts.recipe import recipe_params
+
     report = {
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
@@ -316,6 +318,8 @@ def main() -> None:
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "allennlp": allennlp.__version__, "python": platform.python_version()},
         "settings": {k: v for k, v in vars(args).items() if k != "one"},
+        "optimizers": {"reference": "torch AdamW, loop (foreach=False), as the release's transformers AdamW",
+                       "plugin": "the recipe's: " + recipe_params(EAPR_TASK="xnli")["trainer"]["optimizer"]["type"]},
         "results": results,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
