@@ -1,0 +1,9 @@
+// XNLI with prediction consistency, the variant that beat plain fine-tuning at equal cost on the
+// SIB-200 proxy (README "Results", benchmarks/results/accuracy_sib200_screen.json): the two
+// streams' cross-entropy (robust targets) plus xTune's example consistency, the symmetric KL between
+// the original's and the synonym-perturbed copy's predicted label distributions (EAPR_PC_WEIGHT 1.0,
+// EAPR_PC_TEMPERATURE 1.0); no Embedding-Push or Attention-Pull. Evidence so far, 5 seeds at 264
+// optimizer steps each (offline 6-layer E5): non-English average 75.95 ± 0.49; − plain fine-tuning
+// +1.04 points [+0.73, +1.36] (95% t, paired by seed), − two-stream CE +0.87 [−0.47, +2.20] (not
+// distinguishable). Not yet measured on reduced XNLI. Every EAPR_* setting: eapr.libsonnet.
+(import "eapr.libsonnet").config(task="xnli", method="consistency")
