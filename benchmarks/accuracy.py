@@ -53,6 +53,7 @@ from typing import Dict
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from eapr_plugin.common.config_env import EXT_VARS  # noqa: E402
 from eapr_plugin.common.reporting import markdown_table, mean_std  # noqa: E402
 
 METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt",
@@ -120,6 +121,8 @@ def parse_variants(args) -> Dict[str, Dict]:
             key, equals, value = assignment.partition("=")
             if not equals or not key.startswith("EAPR_"):
                 raise SystemExit(f"--variant {name}: {assignment!r} is not EAPR_VARIABLE=VALUE")
+            if key not in EXT_VARS:  # the recipe would ignore it: the variant would train as its method
+                raise SystemExit(f"--variant {name}: {key} is not a recipe variable (training_configs/eapr.libsonnet)")
             if key in HARNESS_VARIABLES:
                 raise SystemExit(f"--variant {name}: {key} is set by the harness itself")
             env[key] = value

@@ -117,6 +117,7 @@ def test_accuracy_variants_are_checked():
     assert "unknown method 'eaprr'" in fails("mine", "eaprr")
     assert "'PERTURBER=synonym' is not EAPR_VARIABLE=VALUE" in fails("mine", "eapr", "PERTURBER=synonym")
     assert "EAPR_SEED is set by the harness" in fails("mine", "eapr", "EAPR_SEED=3")
+    assert "EAPR_BALANSE is not a recipe variable" in fails("mine", "eapr", "EAPR_BALANSE=embedding_push=0.1")
     assert "needs NAME METHOD" in fails("mine")
     variants = parse_variants(SimpleNamespace(methods=["baseline"], variant=[
         ["balanced", "eapr", "EAPR_BALANCE=embedding_push=0.1,attention_pull=0.1"]]))
