@@ -30,7 +30,7 @@ def speed(report):
     s = report["settings"]
     amp = f", AMP {s['amp']}" if s.get("amp", "none") != "none" else (", fp32" if s.get("device") == "cuda" else "")
     optimizers = report.get("optimizers")
-    amp += (f"; AdamW: reference {optimizers['reference'].split(',')[1].strip()}, plugin {optimizers['plugin']}"
+    amp += (f"; AdamW: reference as a loop over the parameters (the release's), plugin `{optimizers['plugin']}`"
             if optimizers else "; AdamW: torch's default implementation for every variant")
     if s.get("random_init"):
         amp += "; each encoder's architecture with random weights (`--random-init`: times do not depend on the values)"
