@@ -260,13 +260,13 @@ def main() -> None:
         if not demo_file.exists():
             raise SystemExit(f"{demo_file} is missing: run `make demo` and copy runs/demo/results.json there")
         replace_block(Path(args.readme), demo(json.loads(demo_file.read_text())), "demo")
-        equal_steps = [path for path in sorted(Path(args.results).glob("accuracy_*.json"))
-                       if json.loads(path.read_text())["settings"].get("budget") == "equal-steps"]
+        reports = {path: json.loads(path.read_text()) for path in sorted(Path(args.results).glob("accuracy_*.json"))}
+        equal_steps = {path: r for path, r in reports.items() if r["settings"].get("budget") == "equal-steps"}
         if equal_steps and "<!-- accuracy:start -->" in Path(args.readme).read_text(encoding="utf-8"):
             buffer = io.StringIO()  # the equal-steps comparisons (every other table: docs/benchmarks.md)
             with contextlib.redirect_stdout(buffer):
-                for path in equal_steps:
-                    accuracy(str(path), json.loads(path.read_text()))
+                for path, report in equal_steps.items():
+                    accuracy(str(path), report)
             replace_block(Path(args.readme), buffer.getvalue(), "accuracy")
         if speed_files:  # the CPU table (speed.json) first, then each GPU run's (speed_cuda_*.json)
             buffer = io.StringIO()

@@ -213,7 +213,7 @@ def evaluate_languages(
     accuracies = {language: result["accuracy"] for language, result in results.items()}
     summary = summarize(accuracies)
     os.makedirs(output_dir, exist_ok=True)
-    title = os.path.basename(os.path.dirname(os.path.abspath(archive_file))) or archive_file
+    title = run_title(archive_file)
     report = {"archive": archive_file, "languages": results, "summary": summary}
     with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
@@ -222,6 +222,11 @@ def evaluate_languages(
     bar_chart({title: accuracies}, os.path.join(output_dir, "accuracy.png"), title)
     print(markdown_table({title: accuracies}))
     return report
+
+
+def run_title(archive_file: str) -> str:
+    """An archive's name in tables and plots: its run folder."""
+    return os.path.basename(os.path.dirname(os.path.abspath(archive_file))) or archive_file
 
 
 def languages_of_inputs(paths: List[Tuple[str, Optional[str]]]) -> Dict[str, str]:
@@ -272,7 +277,7 @@ def evaluate_cross_lingual(model, reader, paths: Dict[str, str], archive_file: s
         f"mixed-language mean {percent(summary['mixed_language_mean'])} (accuracy, %)\n")
     with open(os.path.join(output_dir, "cross_lingual.md"), "w", encoding="utf-8") as handle:
         handle.write(table)
-    title = os.path.basename(os.path.dirname(os.path.abspath(archive_file))) or archive_file
+    title = run_title(archive_file)
     heat_map(accuracy, os.path.join(output_dir, "cross_lingual.png"), f"{title}: premise (rows) × hypothesis (columns)")
     print(table)
     return report

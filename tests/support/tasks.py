@@ -6,7 +6,7 @@ readers, training and evaluation end to end, not to measure accuracy.
 """
 import json
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from eapr_plugin.dataset_readers.sib200 import SIB200_HEADER, SIB200_LABELS
 from eapr_plugin.dataset_readers.xnli import XNLI_LABELS
@@ -35,13 +35,20 @@ def corpus_by_language() -> Dict[str, List[str]]:
 
 
 def write_pair_task(
-    directory: str, split: str = "dev", labels: Sequence[str] = XNLI_LABELS
+    directory: str, split: str = "dev", labels: Sequence[str] = XNLI_LABELS,
+    languages: Optional[Sequence[str]] = None, parallel: bool = False,
 ) -> Dict[str, str]:
-    """Write `{split}-{lang}.tsv` (XTREME pair layout) for every corpus language; `{lang: path}`."""
+    """Write `{split}-{lang}.tsv` (XTREME pair layout) for the corpus languages (or `languages`);
+    `{lang: path}`. `parallel`: every file cut to the same number of rows, so files have the same
+    label row by row (what the generalized cross-lingual setting pairs up, as XTREME's XNLI files)."""
+    by_language = corpus_by_language()
+    chosen = {language: by_language[language] for language in (languages or by_language)}
+    rows = min(map(len, chosen.values())) if parallel else None
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for language, sentences in corpus_by_language().items():
+    for language, sentences in chosen.items():
+        sentences = sentences[:rows]
         path = root / f"{split}-{language}.tsv"
         with open(path, "w", encoding="utf-8") as handle:
             for index, sentence in enumerate(sentences):
@@ -52,20 +59,8 @@ def write_pair_task(
 
 
 def write_parallel_pair_task(directory: str, languages: Sequence[str] = ("de", "fr", "zh")) -> Dict[str, str]:
-    """`dev-{lang}.tsv` files with the same number of rows and the same label row by row (what the
-    generalized cross-lingual setting pairs up, as XTREME's XNLI dev files); `{lang: path}`."""
-    by_language = corpus_by_language()
-    rows = min(len(by_language[language]) for language in languages)
-    root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for language in languages:
-        sentences = by_language[language][:rows]
-        path = root / f"dev-{language}.tsv"
-        path.write_text("".join(f"{sentence}\t{sentences[(index + 1) % rows]}\t{XNLI_LABELS[index % 3]}\n"
-                                for index, sentence in enumerate(sentences)), encoding="utf-8")
-        paths[language] = str(path)
-    return paths
+    """`dev-{lang}.tsv` files of `languages`, parallel (see `write_pair_task`)."""
+    return write_pair_task(directory, languages=languages, parallel=True)
 
 
 def write_synonym_table(path: str) -> str:
