@@ -19,9 +19,10 @@ English-dev selection picked and the English dev curve (`run_record.jsonl` of th
 
 Writes, per protocol, a JSON with every run's per-language accuracy and records, the mean ± std
 over seeds, and the paired difference (by seed, 95% t interval) of every method against plain
-fine-tuning and against two-stream CE on the non-English macro average and per language; and a
-markdown table (rows: methods; columns: languages, non-English macro average) with the paired
-differences below it.
+fine-tuning and against two-stream CE on the non-English macro average and per language; for each
+seed on its own, the paired bootstrap over test examples (the single-run comparison: per language
+and on the macro average, `--bootstrap-samples` draws); and a markdown table (rows: methods;
+columns: languages, non-English macro average) with the paired differences below it.
 
     python benchmarks/accuracy.py --protocol sib200 --data-dir ../shared/data --encoder DIR \
         --synonyms ../shared/data/counterfitted_neighbors.json [--methods baseline eapr] [--seeds 1 2 3]
@@ -162,6 +163,12 @@ def oracle_selection(curves) -> Dict[str, Dict]:
     return {"epochs": epochs, "accuracy": accuracy}
 
 
+def correct_by_language(run_dir: Path) -> Dict[str, str]:
+    """`{language: "0110..."}`: which test examples a finished run gets right, in the files' order."""
+    report = json.loads((run_dir / "languages" / "metrics.json").read_text())
+    return {language: result["correct"] for language, result in report["languages"].items()}
+
+
 def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, float]:
     method = args.variants[name]["method"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **{k: v for k, v in settings.items() if not k.startswith("_")},
@@ -215,6 +222,8 @@ def main() -> None:
     parser.add_argument("--oracle", action="store_true",
                         help="also score every epoch on each target language's dev and test set (sib200 only), "
                              "for target-language selection, reported apart (costs one evaluation per epoch)")
+    parser.add_argument("--bootstrap-samples", type=int, default=5000,
+                        help="draws of the per-seed paired bootstrap over test examples")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "benchmarks"))
     parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results/accuracy_{protocol}.json)")
     parser.add_argument("--report-only", action="store_true",
@@ -253,7 +262,7 @@ def write_report(args, out: Path, runs, started: float) -> None:
 
     import torch
 
-    from eapr_plugin.common.paired import non_english_average_by_seed, paired_seeds
+    from eapr_plugin.common.paired import non_english_average_by_seed, paired_bootstrap_languages, paired_seeds
 
     summary, records = {}, {}
     for method, by_seed in runs.items():
@@ -281,6 +290,11 @@ def write_report(args, out: Path, runs, started: float) -> None:
                                                     summary[reference]["non_english_by_seed"]),
                 "per_language": {l: paired_seeds({str(s): mine[s][l] for s in common}, {str(s): theirs[s][l] for s in common})
                                  for l in summary[method]["per_language"]},
+                "by_seed_bootstrap": {
+                    str(s): paired_bootstrap_languages(correct_by_language(run_dir_of(args, method, s)),
+                                                       correct_by_language(run_dir_of(args, reference, s)),
+                                                       args.bootstrap_samples, seed=s)
+                    for s in common},
             }
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
@@ -305,11 +319,14 @@ def oracle_summary(records: Dict[str, Dict]) -> Dict:
 
 
 def paired_markdown(paired) -> str:
-    from eapr_plugin.common.paired import describe
+    from eapr_plugin.common.paired import bootstrap_tally, describe
 
-    lines = ["| comparison | non-English average, paired by seed (points, 95% t interval) |", "|---|---|"]
-    lines += [f"| {name} | {describe(entry['average_non_english'])} |" for name, entry in paired.items()]
+    lines = ["| comparison | non-English average, paired by seed (points, 95% t interval) "
+             "| single seeds, paired bootstrap over test examples |", "|---|---|---|"]
+    lines += [f"| {name} | {describe(entry['average_non_english'])} | {bootstrap_tally(entry['by_seed_bootstrap'])} |"
+              for name, entry in paired.items()]
     return "\n".join(lines) + "\n"
+
 
 
 def markdown(summary) -> str:

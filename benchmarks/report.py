@@ -108,7 +108,7 @@ def budget(s) -> str:
 def accuracy(path, report):
     """A compact table (a few languages + averages, the budget of each method); the full one is the .md
     beside the JSON. Reports with paired statistics list them below the table."""
-    from eapr_plugin.common.paired import describe
+    from eapr_plugin.common.paired import bootstrap_tally, describe
 
     s = report["settings"]
     equal_steps = s.get("budget") == "equal-steps"
@@ -133,7 +133,8 @@ def accuracy(path, report):
         print("Paired by seed, non-English average (method − reference, accuracy points, 95% t interval; a gain "
               "or a loss only where the interval excludes 0):\n")
         for name, entry in report["paired"].items():
-            print(f"- {name}: {describe(entry['average_non_english'])}")
+            tally = f"; {bootstrap_tally(entry['by_seed_bootstrap'])}" if entry.get("by_seed_bootstrap") else ""
+            print(f"- {name}: {describe(entry['average_non_english'])}{tally}")
         print()
     oracle = {method: summary["oracle_average_non_english"] for method, summary in report["summary"].items()
               if "oracle_average_non_english" in summary}

@@ -12,8 +12,7 @@ from allennlp.commands.subcommand import Subcommand
 from allennlp.common.checks import ConfigurationError
 
 from eapr_plugin.commands.evaluate_languages import evaluate_languages
-from eapr_plugin.common.languages import is_english
-from eapr_plugin.common.paired import describe, paired_bootstrap, paired_bootstrap_macro, paired_seeds
+from eapr_plugin.common.paired import describe, paired_bootstrap_languages, paired_seeds
 from eapr_plugin.common.reporting import bar_chart, language_order, markdown_table, mean_std, summarize
 
 logger = logging.getLogger(__name__)
@@ -108,12 +107,9 @@ def compare(runs: Dict[str, List[Dict[str, Any]]], reference: str, samples: int 
         else:
             entry["method"] = "paired bootstrap over test examples"
             a, b = runs[name][0]["languages"], runs[reference][0]["languages"]
-            entry["per_language"] = {lang: paired_bootstrap([int(c) for c in a[lang]["correct"]],
-                                                            [int(c) for c in b[lang]["correct"]], samples)
-                                     for lang in languages}
-            entry[AVERAGE] = paired_bootstrap_macro(
-                [([int(c) for c in a[lang]["correct"]], [int(c) for c in b[lang]["correct"]])
-                 for lang in languages if not is_english(lang)], samples)
+            bootstrap = paired_bootstrap_languages({lang: a[lang]["correct"] for lang in languages},
+                                                   {lang: b[lang]["correct"] for lang in languages}, samples)
+            entry["per_language"], entry[AVERAGE] = bootstrap["per_language"], bootstrap["average_non_english"]
         differences[name] = entry
     return {"reference": reference, "languages": languages, "summary": summary, "differences": differences}
 

@@ -62,20 +62,43 @@ def paired_bootstrap_macro(groups: Sequence[Tuple[Sequence[int], Sequence[int]]]
     """The same for a macro average over groups (languages): each group's examples are resampled
     on their own, the same draw for both systems, and the per-group accuracy differences averaged."""
     rng = numpy.random.default_rng(seed)
-    deltas = numpy.zeros(samples)
-    point = 0.0
-    for correct_a, correct_b in groups:
-        a = numpy.asarray(correct_a, dtype=float)
-        b = numpy.asarray(correct_b, dtype=float)
-        if a.shape != b.shape or a.size == 0:
-            raise ValueError(f"paired bootstrap needs the same non-empty examples, got {a.size} and {b.size}")
-        draws = rng.integers(0, a.size, size=(samples, a.size))
-        deltas += a[draws].mean(axis=1) - b[draws].mean(axis=1)
-        point += a.mean() - b.mean()
-    deltas /= len(groups)
+    return _interval([_bootstrap_deltas(correct_a, correct_b, samples, rng) for correct_a, correct_b in groups])
+
+
+def paired_bootstrap_languages(correct_a: Mapping[str, Sequence[int]], correct_b: Mapping[str, Sequence[int]],
+                               samples: int = 10000, seed: int = 0) -> Dict[str, Dict[str, object]]:
+    """Both of the above for two single runs scored on the same languages (`{language: 0/1 per
+    example}`): `{"per_language": {language: bootstrap}, "average_non_english": bootstrap}`, where
+    the macro average's draws are the per-language draws themselves (one resampling per language)."""
+    from eapr_plugin.common.languages import is_english
+
+    rng = numpy.random.default_rng(seed)
+    deltas = {language: _bootstrap_deltas(correct_a[language], correct_b[language], samples, rng)
+              for language in correct_a}
+    targets = [deltas[language] for language in deltas if not is_english(language)]
+    if not targets:
+        raise ValueError(f"no non-English language among {sorted(deltas)}")
+    return {"per_language": {language: _interval([d]) for language, d in deltas.items()},
+            "average_non_english": _interval(targets)}
+
+
+def _bootstrap_deltas(correct_a: Sequence[int], correct_b: Sequence[int], samples: int,
+                      rng: numpy.random.Generator) -> Tuple[float, numpy.ndarray, int]:
+    """The point difference of one group, its `samples` resampled differences and its size."""
+    a = numpy.asarray([int(c) for c in correct_a], dtype=float)
+    b = numpy.asarray([int(c) for c in correct_b], dtype=float)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"paired bootstrap needs the same non-empty examples, got {a.size} and {b.size}")
+    draws = rng.integers(0, a.size, size=(samples, a.size))
+    return float(a.mean() - b.mean()), a[draws].mean(axis=1) - b[draws].mean(axis=1), int(a.size)
+
+
+def _interval(groups: Sequence[Tuple[float, numpy.ndarray, int]]) -> Dict[str, object]:
+    """Mean difference over groups with the 2.5th-97.5th percentile of its resampled values."""
+    deltas = numpy.mean([d for _, d, _ in groups], axis=0)
     low, high = numpy.percentile(deltas, [100 * (1 - CONFIDENCE) / 2, 100 * (1 + CONFIDENCE) / 2])
-    return {"mean": float(point / len(groups)), "ci_low": float(low), "ci_high": float(high),
-            "n_examples": int(sum(len(a) for a, _ in groups)), "samples": samples,
+    return {"mean": float(numpy.mean([point for point, _, _ in groups])), "ci_low": float(low),
+            "ci_high": float(high), "n_examples": int(sum(n for _, _, n in groups)), "samples": int(deltas.size),
             "verdict": verdict(float(low), float(high))}
 
 
@@ -90,6 +113,16 @@ def describe(result: Mapping[str, object]) -> str:
     interval = f" [{points(result['ci_low'])}, {points(result['ci_high'])}]" if result.get("ci_low") is not None else ""
     count = f"{result['n']} seeds" if "n" in result else f"{result['n_examples']} examples"
     return f"{points(result['mean'])}{interval} ({count}; {result['verdict']})"
+
+
+def bootstrap_tally(by_seed: Mapping[str, Mapping[str, Mapping[str, object]]]) -> str:
+    """`per seed over test examples: gain on seeds 1, 4; loss on seed 5; 2 not distinguishable` from
+    `{seed: paired_bootstrap_languages(...)}` (the macro averages' verdicts)."""
+    verdicts = {seed: result["average_non_english"]["verdict"] for seed, result in by_seed.items()}
+    parts = [f"{kind} on seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)}"
+             for kind in ("gain", "loss") for seeds in [[s for s, v in verdicts.items() if v == kind]] if seeds]
+    rest = sum(v not in ("gain", "loss") for v in verdicts.values())
+    return "per seed over test examples: " + "; ".join(parts + ([f"{rest} not distinguishable"] if rest else []))
 
 
 def non_english_average_by_seed(runs: Mapping[str, Mapping[str, float]]) -> Dict[str, float]:

@@ -38,8 +38,15 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     pair = report["paired"]["eapr - baseline"]["average_non_english"]
     by_seed = {m: report["summary"][m]["non_english_by_seed"] for m in ("eapr", "baseline")}
     assert pair["differences"] == pytest.approx([by_seed["eapr"][s] - by_seed["baseline"][s] for s in ("1", "2")])
+    # Each seed on its own: a paired bootstrap over the test examples, per language and macro.
+    bootstrap = report["paired"]["eapr - baseline"]["by_seed_bootstrap"]
+    assert set(bootstrap) == {"1", "2"}
+    macro = bootstrap["1"]["average_non_english"]
+    assert macro["mean"] == pytest.approx(by_seed["eapr"]["1"] - by_seed["baseline"]["1"])
+    assert macro["ci_low"] <= macro["mean"] <= macro["ci_high"] and macro["samples"] == 5000
+    assert set(bootstrap["1"]["per_language"]) == set(eapr["per_language"])
     text = out.with_suffix(".md").read_text()
-    assert "avg non-en" in text and "| eapr - baseline |" in text
+    assert "avg non-en" in text and "| eapr - baseline |" in text and "seed 2 " in text
     # --report-only gathers what is finished (seeds 1-2 of eapr) and trains nothing new.
     gathered = tmp_path / "gathered.json"
     run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),

@@ -3,7 +3,8 @@ import math
 
 import pytest
 
-from eapr_plugin.common.paired import describe, paired_bootstrap, paired_seeds, verdict
+from eapr_plugin.common.paired import (bootstrap_tally, describe, paired_bootstrap, paired_bootstrap_languages, paired_seeds,
+                                        verdict)
 
 
 def test_paired_seeds_against_a_hand_computed_t_interval():
@@ -39,3 +40,32 @@ def test_paired_bootstrap_brackets_the_difference_and_detects_a_clear_gain():
     with pytest.raises(ValueError, match="same non-empty examples"):
         paired_bootstrap([1, 0], [1])
     assert describe(result).startswith("+30.00 [") and "100 examples; gain" in describe(result)
+
+
+def test_paired_bootstrap_languages_averages_the_target_languages_draw_by_draw():
+    # de: a always right, b always wrong (every draw +1); fr: the same answers (every draw 0);
+    # en: the reverse of de (every draw -1), left out of the macro average.
+    a = {"en": "0000", "de": "111111", "fr": "10101"}
+    b = {"en": "1111", "de": "000000", "fr": "10101"}
+    result = paired_bootstrap_languages(a, b, samples=300, seed=3)
+    per = result["per_language"]
+    assert (per["en"]["mean"], per["de"]["mean"], per["fr"]["mean"]) == (-1.0, 1.0, 0.0)
+    assert per["de"]["ci_low"] == per["de"]["ci_high"] == 1.0 and per["de"]["verdict"] == "gain"
+    assert per["en"]["verdict"] == "loss" and per["fr"]["verdict"] == "not distinguishable"
+    macro = result["average_non_english"]
+    assert macro["mean"] == macro["ci_low"] == macro["ci_high"] == 0.5 and macro["n_examples"] == 11
+    # A language's own interval is the single-language bootstrap drawn from the same stream.
+    noisy_a, noisy_b = {"de": "1101101110", "fr": "1"}, {"de": "0101100110", "fr": "1"}
+    first = paired_bootstrap_languages(noisy_a, noisy_b, samples=400, seed=5)["per_language"]["de"]
+    assert first == paired_bootstrap([int(c) for c in noisy_a["de"]], [int(c) for c in noisy_b["de"]], 400, seed=5)
+    with pytest.raises(ValueError, match="no non-English language"):
+        paired_bootstrap_languages({"en": "1"}, {"en": "0"})
+
+
+def test_bootstrap_tally_names_the_seeds_of_each_verdict():
+    def seed(verdict_):
+        return {"average_non_english": {"verdict": verdict_}}
+
+    by_seed = {"1": seed("gain"), "2": seed("not distinguishable"), "3": seed("gain"), "4": seed("loss")}
+    assert bootstrap_tally(by_seed) == ("per seed over test examples: gain on seeds 1, 3; loss on seed 4; "
+                                        "1 not distinguishable")
