@@ -38,6 +38,12 @@ methods.
 (`EAPR_EPOCH_EVAL`): the records then hold target-language ("oracle") selection per language and
 the summary its non-English average, reported apart from the English-dev result, never in its place.
 
+`--reselect last average` also scores each finished run's last epoch and the average of its last
+`--reselect-average-last` epochs (`scripts/reselect.py`: from the checkpoints the run kept, no
+retraining; into `languages_last/`, `languages_average2/`), and reports each selection beside the
+English-dev one: per method its paired difference from English-dev selection, and the methods'
+paired differences under that selection.
+
 Finished runs (`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS_seedN/languages/metrics.json`) are reused, so
 an interrupted benchmark resumes; `--report-only` writes the report from the finished runs alone,
 for runs made by several processes side by side (each with its own `--out`).
@@ -55,7 +61,7 @@ from typing import Dict
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from eapr_plugin.common.config_env import EXT_VARS  # noqa: E402
-from eapr_plugin.common.reporting import markdown_table, mean_std  # noqa: E402
+from eapr_plugin.common.reporting import markdown_table, mean_std, percent  # noqa: E402
 
 METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt",
            "consistency", "eapr_consistency")
@@ -185,15 +191,36 @@ def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, fl
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
                        stdout=open(f"{run_dir}.train.log", "w"), stderr=subprocess.STDOUT)
-    results = run_dir / "languages" / "metrics.json"
+    return evaluate(args, settings, run_dir / "model.tar.gz", run_dir / "languages", env)
+
+
+def evaluate(args, settings, archive: Path, output_dir: Path, env: Dict[str, str]) -> Dict[str, float]:
+    """`{language: accuracy}` of `archive` on the protocol's scored files (`evaluate-languages`,
+    once: a finished `output_dir` is read back)."""
+    results = output_dir / "metrics.json"
     if not results.exists():
-        subprocess.run([sys.executable, "-m", "allennlp", "evaluate-languages", str(run_dir / "model.tar.gz"),
-                        settings["_inputs"], "--output-dir", str(run_dir / "languages"),
+        subprocess.run([sys.executable, "-m", "allennlp", "evaluate-languages", str(archive),
+                        settings["_inputs"], "--output-dir", str(output_dir),
                         "--cuda-device", "0" if args.num_gpus else "-1"],
-                       cwd=REPO, env=env, check=True, stdout=open(f"{run_dir}.eval.log", "w"),
+                       cwd=REPO, env=env, check=True, stdout=open(f"{output_dir}.eval.log", "w"),
                        stderr=subprocess.STDOUT)
     report = json.loads(results.read_text())
     return {language: result["accuracy"] for language, result in report["languages"].items()}
+
+
+def reselection_names(args) -> Dict[str, str]:
+    """`{report name: selection}` of `--reselect`: `last`, `average{K}`."""
+    return {("last" if kind == "last" else f"average{args.reselect_average_last}"): kind for kind in args.reselect}
+
+
+def run_reselected(args, settings, name: str, kind: str, run_dir: Path) -> Dict[str, float]:
+    """The finished run's accuracies under another selection (`scripts/reselect.py`'s archive)."""
+    from scripts.reselect import reselect
+
+    archive = run_dir / f"model_{name}.tar.gz"
+    if not archive.exists():
+        reselect(run_dir, kind, args.reselect_average_last)
+    return evaluate(args, settings, archive, run_dir / f"languages_{name}", {**os.environ, "HF_HUB_OFFLINE": "1"})
 
 
 def main() -> None:
@@ -222,6 +249,11 @@ def main() -> None:
     parser.add_argument("--oracle", action="store_true",
                         help="also score every epoch on each target language's dev and test set (sib200 only), "
                              "for target-language selection, reported apart (costs one evaluation per epoch)")
+    parser.add_argument("--reselect", nargs="+", default=[], choices=["last", "average"],
+                        help="also score each run's last epoch / the average of its last "
+                             "--reselect-average-last epochs (from the kept checkpoints, no retraining), "
+                             "reported beside the English-dev selection")
+    parser.add_argument("--reselect-average-last", type=int, default=2)
     parser.add_argument("--bootstrap-samples", type=int, default=5000,
                         help="draws of the per-seed paired bootstrap over test examples")
     parser.add_argument("--runs-dir", default=str(REPO / "runs" / "benchmarks"))
@@ -237,6 +269,7 @@ def main() -> None:
                          "(its target rows are the scored ones)")
     out = Path(args.out or REPO / "benchmarks" / "results" / f"accuracy_{args.protocol}.json")
     runs: Dict[str, Dict[int, Dict[str, float]]] = {}
+    reselected: Dict[str, Dict[str, Dict[int, Dict[str, float]]]] = {}
     started = time.time()
     # Seed-major order, and the report rewritten after every run: an interrupted benchmark still
     # leaves every method compared on the seeds it finished.
@@ -250,14 +283,20 @@ def main() -> None:
                     print(f"{method} seed {seed}: not finished, left out", flush=True)
                     continue
             runs.setdefault(method, {})[seed] = run_one(args, settings, method, seed, run_dir)
+            for name, kind in reselection_names(args).items():
+                if args.report_only and not (run_dir / f"languages_{name}" / "metrics.json").exists():
+                    print(f"{method} seed {seed}: {name} selection not scored, left out", flush=True)
+                    continue
+                reselected.setdefault(name, {}).setdefault(method, {})[seed] = run_reselected(
+                    args, settings, name, kind, run_dir)
             print(f"{method} seed {seed}: {time.time() - t0:.0f} s", flush=True)
-            write_report(args, out, runs, started)
+            write_report(args, out, runs, reselected, started)
     if not runs:
         raise SystemExit(f"no finished runs under {Path(args.runs_dir) / args.protocol}")
     print(out.with_suffix(".md").read_text())
 
 
-def write_report(args, out: Path, runs, started: float) -> None:
+def write_report(args, out: Path, runs, reselected, started: float) -> None:
     import platform
 
     import torch
@@ -296,16 +335,48 @@ def write_report(args, out: Path, runs, started: float) -> None:
                                                        args.bootstrap_samples, seed=s)
                     for s in common},
             }
+    selections = {name: selection_report(by_method, summary) for name, by_method in reselected.items()}
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                    + ("GPU" if torch.cuda.is_available() else "no GPU"),
         "settings": vars(args), "wall_s": time.time() - started, "runs": runs, "records": records,
-        "summary": summary, "paired": paired,
+        "summary": summary, "paired": paired, "selections": selections,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    out.with_suffix(".md").write_text(markdown(summary) + "\n" + paired_markdown(paired))
+    out.with_suffix(".md").write_text(markdown(summary) + "\n" + paired_markdown(paired)
+                                      + "".join("\n" + selection_markdown(name, entry) for name, entry in selections.items()))
+
+
+def selection_report(by_method: Dict[str, Dict[int, Dict[str, float]]], english_dev: Dict[str, Dict]) -> Dict:
+    """Another selection's results: per method the non-English average (mean ± std over seeds),
+    its paired difference from the same runs under English-dev selection, and the methods' paired
+    differences from the references under this selection."""
+    from eapr_plugin.common.paired import non_english_average_by_seed, paired_seeds
+
+    by_seed = {method: {str(seed): value for seed, value in non_english_average_by_seed(runs).items()}
+               for method, runs in by_method.items()}
+    return {
+        "summary": {method: {"average_non_english": mean_std(list(values.values())), "non_english_by_seed": values,
+                             "seeds": sorted(by_method[method])} for method, values in by_seed.items()},
+        "minus_english_dev": {method: paired_seeds(values, english_dev[method]["non_english_by_seed"])
+                              for method, values in by_seed.items()},
+        "paired": {f"{method} - {reference}": paired_seeds(by_seed[method], by_seed[reference])
+                   for reference in REFERENCES if reference in by_seed for method in by_seed if method != reference},
+    }
+
+
+def selection_markdown(name: str, entry: Dict) -> str:
+    from eapr_plugin.common.paired import describe
+
+    lines = [f"Selection `{name}` (the same runs; non-English average, mean ± std over seeds; paired by seed, "
+             "95% t interval):", "", "| method | avg non-en | minus English-dev selection |", "|---|---|---|"]
+    lines += [f"| {method} | {percent(s['average_non_english'])} | {describe(entry['minus_english_dev'][method])} |"
+              for method, s in entry["summary"].items()]
+    lines += ["", "| comparison | paired by seed |", "|---|---|"]
+    lines += [f"| {comparison} | {describe(result)} |" for comparison, result in entry["paired"].items()]
+    return "\n".join(lines) + "\n"
 
 
 def oracle_summary(records: Dict[str, Dict]) -> Dict:

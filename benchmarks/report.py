@@ -136,6 +136,13 @@ def accuracy(path, report):
             tally = f"; {bootstrap_tally(entry['by_seed_bootstrap'])}" if entry.get("by_seed_bootstrap") else ""
             print(f"- {name}: {describe(entry['average_non_english'])}{tally}")
         print()
+    for name, entry in report.get("selections", {}).items():
+        print(f"Selection `{name}` instead of English dev (the same runs, scored again; non-English average, "
+              "and its paired difference from the English-dev selection): "
+              + "; ".join(f"{method} {percent(summary['average_non_english'])} "
+                          f"({describe(entry['minus_english_dev'][method])})" for method, summary in entry["summary"].items())
+              + ". Under this selection, paired by seed: "
+              + "; ".join(f"{comparison} {describe(result)}" for comparison, result in entry["paired"].items()) + ".\n")
     oracle = {method: summary["oracle_average_non_english"] for method, summary in report["summary"].items()
               if "oracle_average_non_english" in summary}
     if oracle:

@@ -46,7 +46,7 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert macro["ci_low"] <= macro["mean"] <= macro["ci_high"] and macro["samples"] == 5000
     assert set(bootstrap["1"]["per_language"]) == set(eapr["per_language"])
     text = out.with_suffix(".md").read_text()
-    assert "avg non-en" in text and "| eapr - baseline |" in text and "seed 2 " in text
+    assert "avg non-en" in text and "| eapr - baseline |" in text and "per seed over test examples" in text
     # --report-only gathers what is finished (seeds 1-2 of eapr) and trains nothing new.
     gathered = tmp_path / "gathered.json"
     run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
@@ -76,7 +76,8 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     sweep = tmp_path / "sweep"
     # A named variant (recipe variables set) rides along: its own run folder, its variables in its config.
     run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json"),
-                  "--variant", "eapr_sampled", "eapr", "EAPR_PERTURBER=subword_sampling", "--oracle"])
+                  "--variant", "eapr_sampled", "eapr", "EAPR_PERTURBER=subword_sampling", "--oracle",
+                  "--reselect", "last"])
     run(common + ["--seeds", "1", "2", "--report-only", "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")])
     config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "config.json").read_text())
     assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
@@ -92,6 +93,13 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert set(oracle["epochs"].values()) == {0}
     assert oracle["accuracy"] == pytest.approx(oracle_report["runs"]["eapr"]["1"])
     assert "oracle_average_non_english" in oracle_report["summary"]["eapr_sampled"]
+    # --reselect last: the same runs scored again from their last epoch's checkpoint (one epoch here,
+    # so the English-dev selection's own weights: the same accuracies, a difference of exactly 0)
+    last = oracle_report["selections"]["last"]
+    assert last["summary"]["eapr"]["non_english_by_seed"] == oracle_report["summary"]["eapr"]["non_english_by_seed"]
+    assert last["minus_english_dev"]["eapr_sampled"]["mean"] == 0.0
+    assert (tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "languages_last" / "metrics.json").exists()
+    assert "Selection `last`" in (sweep / "weights_sib200_a1.0_b1.0.md").read_text()
     table = run(["benchmarks/report.py", str(sweep)]).stdout
     assert "Accuracy of EAPR by loss weight, sib200 protocol" in table
     rows = [line for line in table.splitlines() if line.startswith("| 0.1 |") or line.startswith("| 1.0 |")]

@@ -11,6 +11,22 @@ logger = logging.getLogger(__name__)
 SELECTIONS = ("english_dev", "last", "average")
 
 
+def add_state(total: Optional[Dict[str, torch.Tensor]], state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The running sum of checkpoint averaging: floating-point tensors summed (on the CPU), integer
+    buffers taken from the latest state."""
+    state = {name: tensor.detach().to("cpu", copy=True) for name, tensor in state.items()}
+    if total is None:
+        return state
+    for name, tensor in state.items():
+        total[name] = total[name] + tensor if tensor.is_floating_point() else tensor
+    return total
+
+
+def mean_state(total: Dict[str, torch.Tensor], count: int) -> Dict[str, torch.Tensor]:
+    """The uniform average of `count` states summed by `add_state`."""
+    return {name: tensor / count if tensor.is_floating_point() else tensor for name, tensor in total.items()}
+
+
 @TrainerCallback.register("eapr_model_selection")
 class ModelSelection(TrainerCallback):
     """
@@ -65,15 +81,7 @@ class ModelSelection(TrainerCallback):
     def on_epoch(self, trainer, metrics: Dict[str, Any], epoch: int, is_primary: bool = True, **kwargs) -> None:
         if epoch < trainer._num_epochs - self.window:
             return
-        state = {name: tensor.detach().to("cpu", copy=True) for name, tensor in trainer.model.state_dict().items()}
-        if self._sum is None:
-            self._sum = state
-        else:
-            for name, tensor in state.items():
-                if tensor.is_floating_point():
-                    self._sum[name] += tensor
-                else:
-                    self._sum[name] = tensor
+        self._sum = add_state(self._sum, trainer.model.state_dict())
         self._epochs.append(epoch)
 
     def on_end(self, trainer, metrics: Dict[str, Any] = None, epoch: int = None, is_primary: bool = True,
@@ -90,8 +98,7 @@ class ModelSelection(TrainerCallback):
         if len(self._epochs) < self.window:
             logger.warning("eapr_model_selection: training stopped after epoch %d; averaging the %d epochs %s "
                            "instead of the last %d", self._epochs[-1], len(self._epochs), self._epochs, self.window)
-        count = len(self._epochs)
-        state = {name: tensor / count if tensor.is_floating_point() else tensor for name, tensor in self._sum.items()}
+        state = mean_state(self._sum, len(self._epochs))
         trainer.model.load_state_dict(state)
         if is_primary and self.serialization_dir:
             path = os.path.join(self.serialization_dir, "best.th")

@@ -12,7 +12,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 
 from eapr_plugin.training.callbacks import ModelSelection
-from tests.support.cli import run_allennlp
+from tests.support.cli import run_allennlp, run_script
 from tests.support.tasks import tiny_ext_vars
 
 
@@ -110,6 +110,19 @@ def test_the_archive_holds_the_average(tiny_encoders, nli_files, synonym_table, 
         expected = (second[name] + tensor) / 2 if tensor.is_floating_point() else tensor
         assert torch.allclose(archived[name], expected, atol=1e-6), name
     assert any(not torch.equal(second[n], third[n]) for n in third)  # the epochs differ: a real average
+    # scripts/reselect.py makes the same selections after training, from the kept checkpoints.
+    run_script("scripts/reselect.py", [run, "--selection", "average", "--average-last", "2"])
+    reselected = torch.load(run / "weights_average2.th")
+    assert all(torch.equal(reselected[name], archived[name]) for name in archived)
+    assert json.loads((run / "reselect_average2.json").read_text())["selected_epochs"] == [1, 2]
+    run_script("scripts/reselect.py", [run, "--selection", "last"])
+    with tarfile.open(run / "model_last.tar.gz") as archive:
+        last = torch.load(archive.extractfile("weights.th"))
+        assert "encoder/tokenizer_config.json" in archive.getnames()
+    assert all(torch.equal(last[name], third[name]) for name in third)
+    (run / "model_state_e1_b0.th").unlink()
+    failed = run_script("scripts/reselect.py", [run, "--selection", "average", "--average-last", "3"], check=False)
+    assert failed.returncode != 0 and "model_state_e1_b0.th not kept" in failed.stderr
     # eapr_epoch_evaluation (EAPR_EPOCH_EVAL): every epoch scored per language on each group of inputs
     curves = [json.loads(line) for line in (run / "language_curves.jsonl").read_text().splitlines()]
     assert [c["epoch"] for c in curves] == [0, 1, 2]
