@@ -220,7 +220,8 @@ def run_reselected(args, settings, name: str, kind: str, run_dir: Path) -> Dict[
     archive = run_dir / f"model_{name}.tar.gz"
     if not archive.exists():
         reselect(run_dir, kind, args.reselect_average_last)
-    return evaluate(args, settings, archive, run_dir / f"languages_{name}", {**os.environ, "HF_HUB_OFFLINE": "1"})
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "EAPR_ENCODER": args.encoder}  # the encoder, as in run_one
+    return evaluate(args, settings, archive, run_dir / f"languages_{name}", env)
 
 
 def main() -> None:

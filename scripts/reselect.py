@@ -58,8 +58,10 @@ def reselect(run_dir: Path, selection: str, average_last: int = 2) -> Path:
     torch.save(mean_state(total, len(files)), run_dir / weights)
     config = json.loads((run_dir / "config.json").read_text())
     archive = run_dir / f"model_{name}.tar.gz"
-    archive_model(str(run_dir), weights=weights, archive_path=str(archive),
+    partial = run_dir / f"model_{name}.tar.gz.partial"  # renamed when complete: a killed run leaves no archive
+    archive_model(str(run_dir), weights=weights, archive_path=str(partial),
                   include_in_archive=config.get("include_in_archive"))
+    partial.replace(archive)
     # 0-based epochs, as metrics.json's best_epoch and selected_epochs count them
     (run_dir / f"reselect_{name}.json").write_text(json.dumps(
         {"selection": selection, "selected_epochs": [e - 1 for e in epochs], "archive": archive.name}))

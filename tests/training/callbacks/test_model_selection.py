@@ -115,6 +115,7 @@ def test_the_archive_holds_the_average(tiny_encoders, nli_files, synonym_table, 
     reselected = torch.load(run / "weights_average2.th")
     assert all(torch.equal(reselected[name], archived[name]) for name in archived)
     assert json.loads((run / "reselect_average2.json").read_text())["selected_epochs"] == [1, 2]
+    assert not list(run.glob("*.partial"))  # written under another name, renamed once complete
     run_script("scripts/reselect.py", [run, "--selection", "last"])
     with tarfile.open(run / "model_last.tar.gz") as archive:
         last = torch.load(archive.extractfile("weights.th"))
