@@ -5,5 +5,7 @@
 // EAPR_PC_TEMPERATURE 1.0); no Embedding-Push or Attention-Pull. Evidence so far, 5 seeds at 264
 // optimizer steps each (offline 6-layer E5): non-English average 75.95 ± 0.49; − plain fine-tuning
 // +1.04 points [+0.73, +1.36] (95% t, paired by seed), − two-stream CE +0.87 [−0.47, +2.20] (not
-// distinguishable). Not yet measured on reduced XNLI. Every EAPR_* setting: eapr.libsonnet.
+// distinguishable). On reduced XNLI (benchmarks/results/accuracy_xnli_equal_steps.json, 5 seeds at
+// 234 steps) it does not confirm: − plain −1.73 [−6.57, +3.12], − two-stream CE −0.47 [−1.02, +0.07].
+// Every EAPR_* setting: eapr.libsonnet.
 (import "eapr.libsonnet").config(task="xnli", method="consistency")
