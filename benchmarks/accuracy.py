@@ -177,8 +177,8 @@ def correct_by_language(run_dir: Path) -> Dict[str, str]:
 
 def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, float]:
     method = args.variants[name]["method"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **{k: v for k, v in settings.items() if not k.startswith("_")},
-           "EAPR_METHOD": method, "EAPR_SEED": str(seed), "EAPR_ENCODER": args.encoder,
+    env = {**evaluation_env(args), **{k: v for k, v in settings.items() if not k.startswith("_")},
+           "EAPR_METHOD": method, "EAPR_SEED": str(seed),
            "EAPR_SYNONYMS": args.synonyms, "EAPR_NUM_GPUS": str(args.num_gpus),
            "EAPR_MAX_LENGTH": str(args.max_length), "EAPR_BATCH_SIZE": str(args.batch_size),
            "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr),
@@ -192,6 +192,12 @@ def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, fl
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
                        stdout=open(f"{run_dir}.train.log", "w"), stderr=subprocess.STDOUT)
     return evaluate(args, settings, run_dir / "model.tar.gz", run_dir / "languages", env)
+
+
+def evaluation_env(args) -> Dict[str, str]:
+    """What loading an archive of this benchmark needs: no Hub, and `EAPR_ENCODER` (archives made
+    with a relative encoder path name it through the recipe variable)."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "EAPR_ENCODER": args.encoder}
 
 
 def evaluate(args, settings, archive: Path, output_dir: Path, env: Dict[str, str]) -> Dict[str, float]:
@@ -209,8 +215,10 @@ def evaluate(args, settings, archive: Path, output_dir: Path, env: Dict[str, str
 
 
 def reselection_names(args) -> Dict[str, str]:
-    """`{report name: selection}` of `--reselect`: `last`, `average{K}`."""
-    return {("last" if kind == "last" else f"average{args.reselect_average_last}"): kind for kind in args.reselect}
+    """`{report name: selection}` of `--reselect`: `last`, `average{K}` (`scripts/reselect.py`'s names)."""
+    from scripts.reselect import archive_name
+
+    return {archive_name(kind, args.reselect_average_last): kind for kind in args.reselect}
 
 
 def run_reselected(args, settings, name: str, kind: str, run_dir: Path) -> Dict[str, float]:
@@ -220,8 +228,7 @@ def run_reselected(args, settings, name: str, kind: str, run_dir: Path) -> Dict[
     archive = run_dir / f"model_{name}.tar.gz"
     if not archive.exists():
         reselect(run_dir, kind, args.reselect_average_last)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "EAPR_ENCODER": args.encoder}  # the encoder, as in run_one
-    return evaluate(args, settings, archive, run_dir / f"languages_{name}", env)
+    return evaluate(args, settings, archive, run_dir / f"languages_{name}", evaluation_env(args))
 
 
 def main() -> None:

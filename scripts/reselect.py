@@ -27,6 +27,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
+def archive_name(selection: str, average_last: int = 2) -> str:
+    """The selection's name in its files (`model_{name}.tar.gz`, `weights_{name}.th`): `last`, `average{K}`."""
+    return "last" if selection == "last" else f"average{average_last}"
+
+
 def selected_epochs(run_dir: Path, selection: str, average_last: int) -> List[int]:
     """The 1-based epochs (= AllenNLP's completed-epoch count) whose weights the selection holds."""
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -53,7 +58,7 @@ def reselect(run_dir: Path, selection: str, average_last: int = 2) -> Path:
     total: Dict[str, torch.Tensor] = None
     for path in files:
         total = add_state(total, torch.load(path, map_location="cpu"))
-    name = "last" if selection == "last" else f"average{len(epochs)}"
+    name = archive_name(selection, average_last)
     weights = f"weights_{name}.th"
     torch.save(mean_state(total, len(files)), run_dir / weights)
     config = json.loads((run_dir / "config.json").read_text())

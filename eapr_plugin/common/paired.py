@@ -6,7 +6,8 @@ Paired comparisons of two methods, as every accuracy claim of this project is ma
   `mean ± t(0.975, n-1) · std / sqrt(n)`.
 - Over test examples, for single runs: a paired bootstrap (resample the test examples with
   replacement, the same draw for both systems, `samples` times) of the accuracy difference;
-  the 95% interval is the 2.5th to 97.5th percentile.
+  the 95% interval is the 2.5th to 97.5th percentile. It is drawn as the counts of each kind of
+  example (only A right, only B right, tie), which is the same distribution (`_bootstrap_deltas`).
 
 A difference is called a gain (or a loss) only where its interval excludes 0; otherwise the two
 are "not distinguishable" at this budget.
@@ -84,13 +85,20 @@ def paired_bootstrap_languages(correct_a: Mapping[str, Sequence[int]], correct_b
 
 def _bootstrap_deltas(correct_a: Sequence[int], correct_b: Sequence[int], samples: int,
                       rng: numpy.random.Generator) -> Tuple[float, numpy.ndarray, int]:
-    """The point difference of one group, its `samples` resampled differences and its size."""
-    a = numpy.asarray([int(c) for c in correct_a], dtype=float)
-    b = numpy.asarray([int(c) for c in correct_b], dtype=float)
+    """The point difference of one group, its `samples` resampled differences and its size.
+
+    Resampling the group's n examples with replacement and taking the mean of `a - b` depends only
+    on how many drawn examples are of each kind (only `a` right, only `b` right, both the same), and
+    those counts are Multinomial(n, the kinds' shares): drawing them gives the same bootstrap
+    distribution as drawing n example indices, in O(samples) instead of O(samples · n)."""
+    a = numpy.asarray([int(c) for c in correct_a], dtype=numpy.int64)
+    b = numpy.asarray([int(c) for c in correct_b], dtype=numpy.int64)
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"paired bootstrap needs the same non-empty examples, got {a.size} and {b.size}")
-    draws = rng.integers(0, a.size, size=(samples, a.size))
-    return float(a.mean() - b.mean()), a[draws].mean(axis=1) - b[draws].mean(axis=1), int(a.size)
+    n = int(a.size)
+    only_a, only_b = int(numpy.sum(a > b)), int(numpy.sum(b > a))
+    drawn = rng.multinomial(n, [only_a / n, only_b / n, (n - only_a - only_b) / n], size=samples)
+    return (only_a - only_b) / n, (drawn[:, 0] - drawn[:, 1]) / n, n
 
 
 def _interval(groups: Sequence[Tuple[float, numpy.ndarray, int]]) -> Dict[str, object]:

@@ -69,3 +69,20 @@ def test_bootstrap_tally_names_the_seeds_of_each_verdict():
     by_seed = {"1": seed("gain"), "2": seed("not distinguishable"), "3": seed("gain"), "4": seed("loss")}
     assert bootstrap_tally(by_seed) == ("per seed over test examples: gain on seeds 1, 3; loss on seed 4; "
                                         "1 not distinguishable")
+
+
+def test_paired_bootstrap_draws_the_distribution_of_resampling_examples():
+    # The independent computation: resample example indices with replacement, the same draw for
+    # both systems, and take the accuracy difference. Counting kinds must give that distribution.
+    import numpy
+
+    rng = numpy.random.default_rng(11)
+    a = rng.integers(0, 2, size=300)
+    b = numpy.where(rng.random(300) < 0.8, a, 1 - a)  # 20% of the examples disagree
+    draws = numpy.random.default_rng(12).integers(0, 300, size=(20000, 300))
+    by_index = a[draws].mean(axis=1) - b[draws].mean(axis=1)
+    result = paired_bootstrap(a.tolist(), b.tolist(), samples=20000, seed=13)
+    assert result["mean"] == pytest.approx(a.mean() - b.mean())
+    low, high = numpy.percentile(by_index, [2.5, 97.5])
+    assert result["ci_low"] == pytest.approx(low, abs=0.004) and result["ci_high"] == pytest.approx(high, abs=0.004)
+    assert result["samples"] == 20000 and result["n_examples"] == 300
