@@ -19,7 +19,8 @@ English-dev selection picked and the English dev curve (`run_record.jsonl` of th
 
 Writes, per protocol, a JSON with every run's per-language accuracy and records, the mean ± std
 over seeds, and the paired difference (by seed, 95% t interval) of every method against plain
-fine-tuning and against two-stream CE on the non-English macro average and per language; for each
+fine-tuning and against two-stream CE (`--references`, e.g. add `eapr` to pair every ablation with
+full EAPR) on the non-English macro average and per language; for each
 seed on its own, the paired bootstrap over test examples (the single-run comparison: per language
 and on the macro average, `--bootstrap-samples` draws); and a markdown table (rows: methods;
 columns: languages, non-English macro average) with the paired differences below it.
@@ -56,7 +57,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -67,7 +68,7 @@ METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no
            "consistency", "eapr_consistency")
 #: methods trained on perturbed pairs (`num_perturbations` copies per example)
 PAIR_METHODS = tuple(m for m in METHODS if m != "baseline")
-#: the comparisons every report makes: each method against these, paired by seed
+#: the comparisons every report makes by default (`--references`): each method against these, paired by seed
 REFERENCES = ("baseline", "two_stream_ce")
 #: Each protocol in one line (report headings); `protocol_settings` gives the paths and row ranges.
 PROTOCOLS = {
@@ -135,6 +136,18 @@ def parse_variants(args) -> Dict[str, Dict]:
             env[key] = value
         variants[name] = {"method": method, "env": env}
     return variants
+
+
+def check_references(references, variants) -> List[str]:
+    """The references to pair with: `REFERENCES` where run by default; every `--references` name
+    given must be a method or variant of this benchmark."""
+    if references is None:
+        return [name for name in REFERENCES if name in variants]
+    unknown = [name for name in references if name not in variants]
+    if unknown:
+        raise SystemExit(f"--references {' '.join(unknown)}: not among the --methods / --variant names "
+                         f"({', '.join(variants)})")
+    return list(references)
 
 
 def run_dir_of(args, name: str, seed: int) -> Path:
@@ -257,6 +270,9 @@ def main() -> None:
     parser.add_argument("--oracle", action="store_true",
                         help="also score every epoch on each target language's dev and test set (sib200 only), "
                              "for target-language selection, reported apart (costs one evaluation per epoch)")
+    parser.add_argument("--references", nargs="+", default=None, metavar="NAME",
+                        help="methods or variants every other one is compared with, paired by seed (default: "
+                             f"{' and '.join(REFERENCES)} where run; e.g. add `eapr` to see what each ablation removes)")
     parser.add_argument("--reselect", nargs="+", default=[], choices=["last", "average"],
                         help="also score each run's last epoch / the average of its last "
                              "--reselect-average-last epochs (from the kept checkpoints, no retraining), "
@@ -271,6 +287,7 @@ def main() -> None:
                              "(e.g. after running seeds in parallel processes)")
     args = parser.parse_args()
     args.variants = parse_variants(args)
+    args.references = check_references(args.references, args.variants)
     settings = protocol_settings(args.protocol, args.data_dir)
     if args.oracle and "_oracle" not in settings:
         raise SystemExit(f"--oracle: the {args.protocol} protocol has no labelled target-language dev set "
@@ -324,7 +341,7 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                            "epochs": epochs_of(args, args.variants[method]["method"]),
                            **({"variant": args.variants[method]} if args.variants[method]["env"] else {})}
     paired = {}
-    for reference in REFERENCES:
+    for reference in args.references:
         if reference not in runs:
             continue
         for method in runs:
@@ -343,7 +360,7 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                                                        args.bootstrap_samples, seed=s)
                     for s in common},
             }
-    selections = {name: selection_report(by_method, summary) for name, by_method in reselected.items()}
+    selections = {name: selection_report(by_method, summary, args.references) for name, by_method in reselected.items()}
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
@@ -357,7 +374,8 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                                       + "".join("\n" + selection_markdown(name, entry) for name, entry in selections.items()))
 
 
-def selection_report(by_method: Dict[str, Dict[int, Dict[str, float]]], english_dev: Dict[str, Dict]) -> Dict:
+def selection_report(by_method: Dict[str, Dict[int, Dict[str, float]]], english_dev: Dict[str, Dict],
+                     references=REFERENCES) -> Dict:
     """Another selection's results: per method the non-English average (mean ± std over seeds),
     its paired difference from the same runs under English-dev selection, and the methods' paired
     differences from the references under this selection."""
@@ -371,7 +389,7 @@ def selection_report(by_method: Dict[str, Dict[int, Dict[str, float]]], english_
         "minus_english_dev": {method: paired_seeds(values, english_dev[method]["non_english_by_seed"])
                               for method, values in by_seed.items()},
         "paired": {f"{method} - {reference}": paired_seeds(by_seed[method], by_seed[reference])
-                   for reference in REFERENCES if reference in by_seed for method in by_seed if method != reference},
+                   for reference in references if reference in by_seed for method in by_seed if method != reference},
     }
 
 

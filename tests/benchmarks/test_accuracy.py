@@ -52,8 +52,10 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     run(["benchmarks/accuracy.py", "--protocol", "sib200", "--data-dir", str(data),
          "--encoder", tiny_encoders["tiny-bert"], "--synonyms", synonym_table, "--methods", "baseline", "eapr",
          "--seeds", "1", "2", "3", "--epochs", "1", "--num-perturbations", "2", "--max-length", "32", "--batch-size", "8",
-         "--runs-dir", str(tmp_path / "runs"), "--out", str(gathered), "--report-only"])
-    summary = json.loads(gathered.read_text())["summary"]
+         "--runs-dir", str(tmp_path / "runs"), "--out", str(gathered), "--report-only", "--references", "eapr"])
+    gathered_report = json.loads(gathered.read_text())
+    summary = gathered_report["summary"]
+    assert list(gathered_report["paired"]) == ["baseline - eapr"]  # --references: only the ones named
     assert set(summary) == {"baseline", "eapr"} and summary["eapr"]["seeds"] == [1, 2]
     assert summary["eapr"]["average_non_english"] == eapr["average_non_english"]
     assert not list((tmp_path / "runs" / "sib200").glob("*seed3*"))
@@ -134,6 +136,9 @@ def test_accuracy_variants_are_checked():
     assert "EAPR_SEED is set by the harness" in fails("mine", "eapr", "EAPR_SEED=3")
     assert "EAPR_BALANSE is not a recipe variable" in fails("mine", "eapr", "EAPR_BALANSE=embedding_push=0.1")
     assert "needs NAME METHOD" in fails("mine")
+    with pytest.raises(SystemExit, match="--references eapr_no_pus: not among"):
+        accuracy.check_references(["baseline", "eapr_no_pus"], {"baseline": {}, "eapr_no_push": {}})
+    assert accuracy.check_references(None, {"baseline": {}, "eapr": {}}) == ["baseline"]  # the defaults that ran
     variants = parse_variants(SimpleNamespace(methods=["baseline"], variant=[
         ["balanced", "eapr", "EAPR_BALANCE=embedding_push=0.1,attention_pull=0.1"]]))
     assert variants == {"baseline": {"method": "baseline", "env": {}},
