@@ -94,6 +94,26 @@ def influence_sweep(reports):
     print()
 
 
+def cross_lingual(reports):
+    """The generalized cross-lingual setting (`cross_lingual_*.json`: the `cross_lingual.json` of
+    `allennlp evaluate-languages ARCHIVE FILES --cross-lingual`, copied here): one row per archive with
+    its same-language and mixed-language means, then each archive's premise × hypothesis matrix."""
+    from eapr_plugin.common.reporting import matrix_table
+
+    print(f"Generalized cross-lingual accuracy (premise and hypothesis in different languages; one archive "
+          f"per file, `evaluate-languages --cross-lingual` on the archive's scored rows; accuracy, %):\n")
+    print("| file | archive | languages | same-language mean | mixed-language mean | mixed − same |")
+    print("|---|---|---|---|---|---|")
+    for path, report in reports:
+        same, mixed = report["summary"]["same_language_mean"], report["summary"]["mixed_language_mean"]
+        print(f"| `{Path(path).name}` | `{report['archive']}` | {', '.join(report['languages'])} | "
+              f"{100 * same:.1f} | {100 * mixed:.1f} | {100 * (mixed - same):+.1f} |")
+    print()
+    for path, report in reports:
+        print(f"`{Path(path).stem}` (rows: premise language, columns: hypothesis language):\n")
+        print(matrix_table(report["accuracy"], "premise \\ hypothesis"))
+
+
 def english_of(per_language) -> str:
     """The English key of a per-language table (XNLI/PAWS-X `en`, SIB-200 `eng_Latn`)."""
     return next(language for language in per_language if is_english(language))
@@ -194,11 +214,11 @@ def paired_delta(summary, reference) -> str:
 
 
 def tables(results: Path) -> None:
-    """Accuracy tables first (per protocol), then alignment, speed, the term-influence sweep and the
-    accuracy-by-weight sweep."""
+    """Accuracy tables first (per protocol), then alignment, speed, the term-influence sweep, the
+    accuracy-by-weight sweep and the generalized cross-lingual tables."""
     paths = sorted(glob.glob(str(results / "*.json")))
-    order = ("accuracy", "alignment", "speed", "term_influence", "weights")
-    influences, weights = [], []
+    order = ("accuracy", "alignment", "speed", "term_influence", "weights", "cross_lingual")
+    influences, weights, crosses = [], [], []
     for prefix in order:
         chosen = [p for p in paths if Path(p).name.startswith(prefix)]
         if prefix == "accuracy":  # protocols in the order of PROTOCOLS, then any other file
@@ -214,12 +234,16 @@ def tables(results: Path) -> None:
                 speed(data)
             elif prefix == "term_influence":
                 influences.append((path, data))
-            else:
+            elif prefix == "weights":
                 weights.append((path, data))
+            else:
+                crosses.append((path, data))
     if influences:
         influence_sweep(influences)
     if weights:
         weight_sweep(weights)
+    if crosses:
+        cross_lingual(crosses)
 
 
 def demo(report) -> str:
