@@ -22,7 +22,8 @@ over seeds, and the paired difference (by seed, 95% t interval) of every method 
 fine-tuning and against two-stream CE (`--references`, e.g. add `eapr` to pair every ablation with
 full EAPR) on the non-English macro average and per language; for each
 seed on its own, the paired bootstrap over test examples (the single-run comparison: per language
-and on the macro average, `--bootstrap-samples` draws); and a markdown table (rows: methods;
+and on the macro average, `--bootstrap-samples` draws; the protocols' test sets are translations of
+one another, so the macro average resamples rows jointly across languages); and a markdown table (rows: methods;
 columns: languages, non-English macro average) with the paired differences below it.
 
     python benchmarks/accuracy.py --protocol sib200 --data-dir ../shared/data --encoder DIR \
@@ -355,9 +356,10 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                 "per_language": {l: paired_seeds({str(s): mine[s][l] for s in common}, {str(s): theirs[s][l] for s in common})
                                  for l in summary[method]["per_language"]},
                 "by_seed_bootstrap": {
+                    # every protocol's languages are translations row by row: rows resampled jointly
                     str(s): paired_bootstrap_languages(correct_by_language(run_dir_of(args, method, s)),
                                                        correct_by_language(run_dir_of(args, reference, s)),
-                                                       args.bootstrap_samples, seed=s)
+                                                       args.bootstrap_samples, seed=s, parallel=True)
                     for s in common},
             }
     selections = {name: selection_report(by_method, summary, args.references) for name, by_method in reselected.items()}

@@ -94,20 +94,31 @@ def influence_sweep(reports):
     print()
 
 
-def cross_lingual(reports):
+def cross_lingual(reports, samples: int = 5000):
     """The generalized cross-lingual setting (`cross_lingual_*.json`: the `cross_lingual.json` of
     `allennlp evaluate-languages ARCHIVE FILES --cross-lingual`, copied here): one row per archive with
-    its same-language and mixed-language means, then each archive's premise × hypothesis matrix."""
+    its same-language and mixed-language means and, from the second file on, its mixed-language mean
+    minus the first file's with a paired bootstrap over the examples (single runs; every pair holds
+    the same parallel rows, so the rows are resampled once for all pairs), then each archive's premise × hypothesis matrix."""
+    from eapr_plugin.common.paired import describe, paired_bootstrap_macro
     from eapr_plugin.common.reporting import matrix_table
 
+    first_path, first = reports[0]
     print(f"Generalized cross-lingual accuracy (premise and hypothesis in different languages; one archive "
-          f"per file, `evaluate-languages --cross-lingual` on the archive's scored rows; accuracy, %):\n")
-    print("| file | archive | languages | same-language mean | mixed-language mean | mixed − same |")
+          f"per file, `evaluate-languages --cross-lingual` on the archive's scored rows; accuracy, %; the last "
+          f"column pairs each archive with `{Path(first_path).name}` on the same examples):\n")
+    print("| file | archive | languages | same-language mean | mixed-language mean | mixed-language mean − first file's |")
     print("|---|---|---|---|---|---|")
     for path, report in reports:
         same, mixed = report["summary"]["same_language_mean"], report["summary"]["mixed_language_mean"]
+        mixed_pairs = [f"{a}/{b}" for a in report["languages"] for b in report["languages"] if a != b]
+        versus = "-"
+        if path != first_path and all(pair in first["pairs"] for pair in mixed_pairs):
+            versus = describe(paired_bootstrap_macro(  # every pair holds the same rows: resampled jointly
+                [(report["pairs"][pair]["correct"], first["pairs"][pair]["correct"]) for pair in mixed_pairs],
+                samples, seed=0, parallel=True))
         print(f"| `{Path(path).name}` | `{report['archive']}` | {', '.join(report['languages'])} | "
-              f"{100 * same:.1f} | {100 * mixed:.1f} | {100 * (mixed - same):+.1f} |")
+              f"{100 * same:.1f} | {100 * mixed:.1f} | {versus} |")
     print()
     for path, report in reports:
         print(f"`{Path(path).stem}` (rows: premise language, columns: hypothesis language):\n")

@@ -33,7 +33,11 @@ class CompareLanguages(Subcommand):
       difference on the non-English average and per language. Archives are paired by position:
       the i-th archive of each group is run i (list them in seed order). With several pairs the
       interval is the 95% Student-t interval over runs; with one archive per group it is a 95%
-      paired bootstrap over the test examples. A difference is a gain or a loss only where its
+      paired bootstrap over the test examples. With `--parallel` (the languages' files are
+      translations of one another row by row, as XNLI's, PAWS-X's and SIB-200's are) the
+      bootstrap of the non-English average resamples the rows jointly across languages; without
+      it each language is resampled on its own, which assumes independent test sets and gives
+      parallel ones too narrow an interval. A difference is a gain or a loss only where its
       interval excludes 0.
 
     Registered as a `Subcommand` with name "compare-languages".
@@ -56,6 +60,9 @@ class CompareLanguages(Subcommand):
         subparser.add_argument("--cuda-device", type=int, default=-1)
         subparser.add_argument("--batch-size", type=int, default=64)
         subparser.add_argument("--bootstrap-samples", type=int, default=10000)
+        subparser.add_argument("--parallel", action="store_true",
+                               help="the languages' files are row-aligned translations (XNLI, PAWS-X, SIB-200): "
+                                    "the single-run bootstrap resamples rows jointly across languages")
         subparser.set_defaults(func=compare_languages_from_args)
         return subparser
 
@@ -78,7 +85,8 @@ def parse_groups(groups: Sequence[str]) -> Dict[str, List[str]]:
     return parsed
 
 
-def compare(runs: Dict[str, List[Dict[str, Any]]], reference: str, samples: int = 10000) -> Dict[str, Any]:
+def compare(runs: Dict[str, List[Dict[str, Any]]], reference: str, samples: int = 10000,
+            parallel: bool = False) -> Dict[str, Any]:
     """The statistics of `compare-languages` from each group's `evaluate-languages` reports."""
     accuracy = {name: [{lang: r["accuracy"] for lang, r in report["languages"].items()} for report in reports]
                 for name, reports in runs.items()}
@@ -108,7 +116,9 @@ def compare(runs: Dict[str, List[Dict[str, Any]]], reference: str, samples: int 
             entry["method"] = "paired bootstrap over test examples"
             a, b = runs[name][0]["languages"], runs[reference][0]["languages"]
             bootstrap = paired_bootstrap_languages({lang: a[lang]["correct"] for lang in languages},
-                                                   {lang: b[lang]["correct"] for lang in languages}, samples)
+                                                   {lang: b[lang]["correct"] for lang in languages}, samples,
+                                                   parallel=parallel)
+            entry["rows"] = "resampled jointly across languages (parallel)" if parallel else "resampled per language"
             entry["per_language"], entry[AVERAGE] = bootstrap["per_language"], bootstrap["average_non_english"]
         differences[name] = entry
     return {"reference": reference, "languages": languages, "summary": summary, "differences": differences}
@@ -138,7 +148,7 @@ def _mark(stat: Dict[str, Any]) -> str:
 def compare_languages(inputs: Sequence[str], groups: Dict[str, List[str]], output_dir: str,
                       reference: Optional[str] = None, languages: Optional[Sequence[str]] = None,
                       split: str = "test", cuda_device: int = -1, batch_size: int = 64,
-                      samples: int = 10000) -> Dict[str, Any]:
+                      samples: int = 10000, parallel: bool = False) -> Dict[str, Any]:
     reference = reference or list(groups)[-1]
     if reference not in groups:
         raise ConfigurationError(f"--reference {reference!r} is not one of the groups {list(groups)}")
@@ -147,7 +157,7 @@ def compare_languages(inputs: Sequence[str], groups: Dict[str, List[str]], outpu
                                       batch_size=batch_size)
                    for index, archive in enumerate(archives)]
             for name, archives in groups.items()}
-    result = compare(runs, reference, samples)
+    result = compare(runs, reference, samples, parallel)
     result["archives"] = groups
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "comparison.json"), "w", encoding="utf-8") as handle:
@@ -164,4 +174,5 @@ def compare_languages(inputs: Sequence[str], groups: Dict[str, List[str]], outpu
 
 def compare_languages_from_args(args: argparse.Namespace) -> Dict[str, Any]:
     return compare_languages(args.inputs, parse_groups(args.group), args.output_dir, args.reference,
-                             args.languages, args.split, args.cuda_device, args.batch_size, args.bootstrap_samples)
+                             args.languages, args.split, args.cuda_device, args.batch_size, args.bootstrap_samples,
+                             args.parallel)

@@ -8,6 +8,8 @@ Paired comparisons of two methods, as every accuracy claim of this project is ma
   replacement, the same draw for both systems, `samples` times) of the accuracy difference;
   the 95% interval is the 2.5th to 97.5th percentile. It is drawn as the counts of each kind of
   example (only A right, only B right, tie), which is the same distribution (`_bootstrap_deltas`).
+  A macro average over languages whose test sets are translations of one another (row i the same
+  item in every language) resamples the rows once for all languages (`parallel=True`).
 
 A difference is called a gain (or a loss) only where its interval excludes 0; otherwise the two
 are "not distinguishable" at this budget.
@@ -59,28 +61,40 @@ def paired_bootstrap(correct_a: Sequence[int], correct_b: Sequence[int], samples
 
 
 def paired_bootstrap_macro(groups: Sequence[Tuple[Sequence[int], Sequence[int]]], samples: int = 10000,
-                           seed: int = 0) -> Dict[str, object]:
-    """The same for a macro average over groups (languages): each group's examples are resampled
-    on their own, the same draw for both systems, and the per-group accuracy differences averaged."""
+                           seed: int = 0, parallel: bool = False) -> Dict[str, object]:
+    """The same for a macro average over groups (languages). Independent groups (`parallel=False`)
+    are resampled each on its own, the same draw for both systems, and the per-group differences
+    averaged. Parallel groups (`parallel=True`: row i of every group is the same test item, e.g.
+    XNLI's, PAWS-X's and SIB-200's translations) are resampled together, one draw of rows for all
+    groups: an item that is hard in one language tends to be hard in the others, and resampling
+    the languages apart would treat that shared variation as independent and narrow the interval."""
     rng = numpy.random.default_rng(seed)
+    if parallel:
+        return _interval([_joint_bootstrap_deltas(groups, samples, rng)])
     return _interval([_bootstrap_deltas(correct_a, correct_b, samples, rng) for correct_a, correct_b in groups])
 
 
 def paired_bootstrap_languages(correct_a: Mapping[str, Sequence[int]], correct_b: Mapping[str, Sequence[int]],
-                               samples: int = 10000, seed: int = 0) -> Dict[str, Dict[str, object]]:
+                               samples: int = 10000, seed: int = 0, parallel: bool = False) -> Dict[str, Dict[str, object]]:
     """Both of the above for two single runs scored on the same languages (`{language: 0/1 per
-    example}`): `{"per_language": {language: bootstrap}, "average_non_english": bootstrap}`, where
-    the macro average's draws are the per-language draws themselves (one resampling per language)."""
+    example}`): `{"per_language": {language: bootstrap}, "average_non_english": bootstrap}`. Each
+    language's interval is its own bootstrap; the macro average's draws are those per-language draws
+    averaged, or with `parallel=True` (the languages' files are row-aligned translations) one joint
+    draw of rows for all non-English languages (`paired_bootstrap_macro`)."""
     from eapr_plugin.common.languages import is_english
 
     rng = numpy.random.default_rng(seed)
     deltas = {language: _bootstrap_deltas(correct_a[language], correct_b[language], samples, rng)
               for language in correct_a}
-    targets = [deltas[language] for language in deltas if not is_english(language)]
+    targets = [language for language in deltas if not is_english(language)]
     if not targets:
         raise ValueError(f"no non-English language among {sorted(deltas)}")
+    if parallel:
+        macro = _interval([_joint_bootstrap_deltas([(correct_a[l], correct_b[l]) for l in targets], samples, rng)])
+    else:
+        macro = _interval([deltas[language] for language in targets])
     return {"per_language": {language: _interval([d]) for language, d in deltas.items()},
-            "average_non_english": _interval(targets)}
+            "average_non_english": macro}
 
 
 def _bootstrap_deltas(correct_a: Sequence[int], correct_b: Sequence[int], samples: int,
@@ -99,6 +113,24 @@ def _bootstrap_deltas(correct_a: Sequence[int], correct_b: Sequence[int], sample
     only_a, only_b = int(numpy.sum(a > b)), int(numpy.sum(b > a))
     drawn = rng.multinomial(n, [only_a / n, only_b / n, (n - only_a - only_b) / n], size=samples)
     return (only_a - only_b) / n, (drawn[:, 0] - drawn[:, 1]) / n, n
+
+
+def _joint_bootstrap_deltas(groups: Sequence[Tuple[Sequence[int], Sequence[int]]], samples: int,
+                            rng: numpy.random.Generator) -> Tuple[float, numpy.ndarray, int]:
+    """Parallel groups (the same n rows in each): the macro average's point difference and its
+    `samples` resampled values, drawing n rows once for all groups. Each row's difference averaged
+    over the groups takes one of few values; as in `_bootstrap_deltas`, the counts of the values
+    drawn are Multinomial(n, their shares)."""
+    a = [numpy.asarray([int(c) for c in correct_a], dtype=numpy.int64) for correct_a, _ in groups]
+    b = [numpy.asarray([int(c) for c in correct_b], dtype=numpy.int64) for _, correct_b in groups]
+    sizes = sorted({x.size for x in a + b})
+    if len(sizes) != 1 or sizes[0] == 0:
+        raise ValueError(f"a parallel bootstrap needs the same non-empty rows in every group, got sizes {sizes}")
+    n = sizes[0]
+    per_row = numpy.mean([x - y for x, y in zip(a, b)], axis=0)
+    values, counts = numpy.unique(per_row, return_counts=True)
+    drawn = rng.multinomial(n, counts / n, size=samples)
+    return float(per_row.mean()), drawn @ values / n, n * len(groups)
 
 
 def _interval(groups: Sequence[Tuple[float, numpy.ndarray, int]]) -> Dict[str, object]:

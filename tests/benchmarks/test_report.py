@@ -16,24 +16,33 @@ def load_report():
 
 def test_cross_lingual_tables(tmp_path):
     # What `evaluate-languages --cross-lingual` writes (cross_lingual.json), for two archives.
-    def write(name, accuracy):
-        languages = list(accuracy)
+    def write(name, correct):
+        languages = sorted({pair.split("/")[0] for pair in correct}, reverse=True)
+        accuracy = {a: {b: correct[f"{a}/{b}"].count("1") / 10 for b in languages} for a in languages}
         same = [accuracy[l][l] for l in languages]
         mixed = [accuracy[a][b] for a in languages for b in languages if a != b]
         (tmp_path / name).write_text(json.dumps({
             "archive": f"runs/{name}/model.tar.gz", "languages": languages, "accuracy": accuracy,
+            "pairs": {pair: {"accuracy": accuracy[pair[:2]][pair[3:]], "correct": c} for pair, c in correct.items()},
             "summary": {"same_language_mean": sum(same) / len(same), "mixed_language_mean": sum(mixed) / len(mixed)}}))
 
-    write("cross_lingual_xnli_eapr_seed1.json", {"en": {"en": 0.6, "de": 0.5}, "de": {"en": 0.4, "de": 0.5}})
-    write("cross_lingual_xnli_baseline_seed1.json", {"en": {"en": 0.7, "de": 0.6}, "de": {"en": 0.6, "de": 0.5}})
+    # baseline: 7/10, 6/10 | 6/10, 5/10; EAPR: 6/10, 5/10 | 4/10, 5/10, every mixed pair's wrong
+    # answers a superset of the baseline's (so every bootstrap draw is a loss or a tie)
+    write("cross_lingual_xnli_baseline_seed1.json", {"en/en": "1111111000", "en/de": "1111110000",
+                                                     "de/en": "1111110000", "de/de": "1111100000"})
+    write("cross_lingual_xnli_eapr_seed1.json", {"en/en": "1111110000", "en/de": "1111100000",
+                                                 "de/en": "1111000000", "de/de": "1111100000"})
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         load_report().tables(tmp_path)
     text = out.getvalue()
     rows = [line for line in text.splitlines() if line.startswith("| `cross_lingual_")]
     # baseline first (files sorted); same-language mean, mixed-language mean, their difference
-    assert rows == ["| `cross_lingual_xnli_baseline_seed1.json` | `runs/cross_lingual_xnli_baseline_seed1.json/model.tar.gz` "
-                    "| en, de | 60.0 | 60.0 | +0.0 |",
-                    "| `cross_lingual_xnli_eapr_seed1.json` | `runs/cross_lingual_xnli_eapr_seed1.json/model.tar.gz` "
-                    "| en, de | 55.0 | 45.0 | -10.0 |"]
+    assert rows[0] == ("| `cross_lingual_xnli_baseline_seed1.json` | `runs/cross_lingual_xnli_baseline_seed1.json/model.tar.gz` "
+                       "| en, de | 60.0 | 60.0 | - |")
+    cells = [cell.strip() for cell in rows[1].strip("|").split(" | ")]
+    assert cells[2:5] == ["en, de", "55.0", "45.0"]
+    versus = cells[5]
+    # mixed pairs en/de (-1 of 10) and de/en (-2 of 10): -15 points; every draw <= 0
+    assert versus.startswith("-15.00 [") and versus.endswith("(20 examples; not distinguishable)")
     assert "| premise \\ hypothesis | en | de |" in text and "| de | 40.0 | 50.0 |" in text

@@ -36,6 +36,20 @@ def test_single_runs_are_compared_by_a_bootstrap_over_examples():
     assert entry["per_language"]["en"]["verdict"] == "not distinguishable"
 
 
+def test_parallel_languages_widen_the_single_run_interval_of_the_average():
+    # de and fr are translations on which the two runs differ on the same rows: resampled jointly
+    # (--parallel), the average's interval is that of one language; resampled apart, narrower.
+    rows_a, rows_b = "1101101110" * 10, "1001100110" * 10
+    a = report({"en": 0.7, "de": 0.7, "fr": 0.7}, {"en": rows_a, "de": rows_a, "fr": rows_a})
+    b = report({"en": 0.5, "de": 0.5, "fr": 0.5}, {"en": rows_b, "de": rows_b, "fr": rows_b})
+    joint = compare({"a": [a], "b": [b]}, "b", samples=4000, parallel=True)["differences"]["a"]
+    apart = compare({"a": [a], "b": [b]}, "b", samples=4000)["differences"]["a"]
+    width = {name: e["avg (non-en)"]["ci_high"] - e["avg (non-en)"]["ci_low"] for name, e in (("joint", joint), ("apart", apart))}
+    assert width["joint"] > 1.25 * width["apart"] and joint["rows"].endswith("(parallel)")
+    single_language = joint["per_language"]["de"]
+    assert joint["avg (non-en)"]["ci_low"] == pytest.approx(single_language["ci_low"], abs=0.03)
+
+
 def test_group_syntax():
     assert parse_groups(["a=x.tar.gz,y.tar.gz", "b=z.tar.gz"]) == {"a": ["x.tar.gz", "y.tar.gz"], "b": ["z.tar.gz"]}
     from allennlp.common.checks import ConfigurationError
@@ -60,6 +74,8 @@ def test_the_command_on_tiny_archives(tiny_encoders, nli_files, synonym_table, t
     assert (tmp_path / "cmp" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert "Paired difference with `y`" in (tmp_path / "cmp" / "comparison.md").read_text()
     run_allennlp(["compare-languages", nli_files["de"], nli_files["en"], "--output-dir", tmp_path / "one",
-                  "--group", f"x={archives[0]}", "--group", f"y={archives[1]}", "--bootstrap-samples", "200"])
+                  "--group", f"x={archives[0]}", "--group", f"y={archives[1]}", "--bootstrap-samples", "200",
+                  "--parallel"])
     single = json.loads((tmp_path / "one" / "comparison.json").read_text())["differences"]["x"]
+    assert single["rows"] == "resampled jointly across languages (parallel)"
     assert single["method"] == "paired bootstrap over test examples" and single["per_language"]["de"]["samples"] == 200
