@@ -205,6 +205,13 @@ def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, fl
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
                        stdout=open(f"{run_dir}.train.log", "w"), stderr=subprocess.STDOUT)
+        # A finished run needs its optimizer states no more (they serve `--recover`): twice the
+        # weights' size per kept epoch. The weights (`model_state_e*`) stay for scripts/reselect.py.
+        states = sorted(run_dir.glob("training_state_e*.th"))
+        for state in states:
+            state.unlink()
+        print(f"{run_dir.name}: removed the finished run's optimizer states ({', '.join(s.name for s in states)})",
+              flush=True)
     return evaluate(args, settings, run_dir / "model.tar.gz", run_dir / "languages", env)
 
 
@@ -327,7 +334,7 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
 
     import torch
 
-    from eapr_plugin.common.paired import non_english_average_by_seed, paired_bootstrap_languages, paired_seeds
+    from eapr_plugin.common.paired import non_english_average_by_seed, paired_seeds
 
     summary, records = {}, {}
     for method, by_seed in runs.items():
@@ -356,10 +363,8 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                 "per_language": {l: paired_seeds({str(s): mine[s][l] for s in common}, {str(s): theirs[s][l] for s in common})
                                  for l in summary[method]["per_language"]},
                 "by_seed_bootstrap": {
-                    # every protocol's languages are translations row by row: rows resampled jointly
-                    str(s): paired_bootstrap_languages(correct_by_language(run_dir_of(args, method, s)),
-                                                       correct_by_language(run_dir_of(args, reference, s)),
-                                                       args.bootstrap_samples, seed=s, parallel=True)
+                    str(s): seed_bootstrap(correct_by_language(run_dir_of(args, method, s)),
+                                           correct_by_language(run_dir_of(args, reference, s)), args.bootstrap_samples, s)
                     for s in common},
             }
     selections = {name: selection_report(by_method, summary, args.references) for name, by_method in reselected.items()}
@@ -374,6 +379,19 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
     out.write_text(json.dumps(report, indent=2))
     out.with_suffix(".md").write_text(markdown(summary) + "\n" + paired_markdown(paired)
                                       + "".join("\n" + selection_markdown(name, entry) for name, entry in selections.items()))
+
+
+def seed_bootstrap(mine: Dict[str, str], theirs: Dict[str, str], samples: int, seed: int) -> Dict:
+    """One seed's paired bootstrap over test examples. The protocols' languages are translations
+    row by row, so the rows are resampled jointly across languages; test sets of unequal sizes
+    cannot be parallel, and are resampled each on its own, with a warning."""
+    from eapr_plugin.common.paired import paired_bootstrap_languages
+
+    parallel = len({len(rows) for rows in mine.values()}) == 1
+    if not parallel:
+        print(f"warning: seed {seed}: the languages' test sets differ in size, so they are not parallel; "
+              "the bootstrap resamples each language on its own", flush=True)
+    return paired_bootstrap_languages(mine, theirs, samples, seed=seed, parallel=parallel)
 
 
 def selection_report(by_method: Dict[str, Dict[int, Dict[str, float]]], english_dev: Dict[str, Dict],

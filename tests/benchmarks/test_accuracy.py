@@ -32,6 +32,9 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     records = report["records"]
     assert [r["epochs"] for r in records["baseline"].values()] == [2, 2]
     assert [r["epochs"] for r in records["eapr"].values()] == [1, 1]
+    # a finished run keeps its weights per epoch (for reselect.py), not its optimizer states
+    run_dir = tmp_path / "runs" / "sib200" / "baseline_a0.1_b1.0_e2_seed1"
+    assert sorted(f.name for f in run_dir.glob("*_state_e*.th")) == ["model_state_e1_b0.th", "model_state_e2_b0.th"]
     assert report["summary"]["baseline"]["optimizer_steps"] == report["summary"]["eapr"]["optimizer_steps"]
     assert all(len(r["dev_curve"]) == r["epochs"] and r["selected_epoch"] in range(r["epochs"])
                for by_seed in records.values() for r in by_seed.values())
