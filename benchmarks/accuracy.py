@@ -80,20 +80,24 @@ PROTOCOLS = {
 
 
 def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
+    """A protocol's recipe variables (`EAPR_*`) and the harness's own keys (`_*`): `_inputs`, the
+    test files scored per language; `_oracle`, target-language dev and test files for `--oracle`;
+    `_parallel`, "true" where the test files are translations row by row (row i the same item in
+    every language), so a run's bootstrap resamples rows jointly across languages."""
     data = Path(data_dir)
     if protocol == "sib200":
         return {"EAPR_TASK": "sib200", "EAPR_TRAIN_DATA": str(data / "sib200/eng_Latn/train.tsv"),
                 "EAPR_DEV_DATA": str(data / "sib200/eng_Latn/dev.tsv"),
-                "_inputs": str(data / "sib200/*/test.tsv"),
+                "_inputs": str(data / "sib200/*/test.tsv"), "_parallel": "true",
                 "_oracle": f"dev={data / 'sib200/*/dev.tsv'};test={data / 'sib200/*/test.tsv'}"}
     if protocol == "pawsx":
         return {"EAPR_TASK": "pawsx", "EAPR_TRAIN_DATA": str(data / "pawsx/dev-en.tsv"), "EAPR_TRAIN_END": "1000",
                 "EAPR_DEV_DATA": str(data / "pawsx/dev-en.tsv"), "EAPR_DEV_START": "1000", "EAPR_DEV_END": "2000",
-                "_inputs": str(data / "pawsx/dev-*.tsv")}
+                "_inputs": str(data / "pawsx/dev-*.tsv"), "_parallel": "true"}
     if protocol == "xnli":
         return {"EAPR_TASK": "xnli", "EAPR_TRAIN_DATA": str(data / "xnli/dev-en.tsv"), "EAPR_TRAIN_END": "1245",
                 "EAPR_DEV_DATA": str(data / "xnli/dev-en.tsv"), "EAPR_DEV_START": "1245", "EAPR_DEV_END": "2490",
-                "_inputs": str(data / "xnli/dev-*.tsv")}
+                "_inputs": str(data / "xnli/dev-*.tsv"), "_parallel": "true"}
     raise SystemExit(f"unknown protocol {protocol!r}")
 
 
@@ -337,6 +341,7 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
     from eapr_plugin.common.paired import non_english_average_by_seed, paired_seeds
 
     summary, records = {}, {}
+    parallel = protocol_settings(args.protocol, args.data_dir).get("_parallel") == "true"
     for method, by_seed in runs.items():
         languages = list(next(iter(by_seed.values())))
         per_language = {l: mean_std([acc[l] for acc in by_seed.values()]) for l in languages}
@@ -364,7 +369,8 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                                  for l in summary[method]["per_language"]},
                 "by_seed_bootstrap": {
                     str(s): seed_bootstrap(correct_by_language(run_dir_of(args, method, s)),
-                                           correct_by_language(run_dir_of(args, reference, s)), args.bootstrap_samples, s)
+                                           correct_by_language(run_dir_of(args, reference, s)), args.bootstrap_samples, s,
+                                           parallel)
                     for s in common},
             }
     selections = {name: selection_report(by_method, summary, args.references) for name, by_method in reselected.items()}
@@ -381,21 +387,23 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                                       + "".join("\n" + selection_markdown(name, entry) for name, entry in selections.items()))
 
 
-def seed_bootstrap(mine: Dict[str, str], theirs: Dict[str, str], samples: int, seed: int) -> Dict:
-    """One seed's paired bootstrap over test examples. The protocols' languages are translations
-    row by row, so the rows are resampled jointly across languages; test sets of unequal sizes
-    cannot be parallel, and are resampled each on its own, with a warning."""
+def seed_bootstrap(mine: Dict[str, str], theirs: Dict[str, str], samples: int, seed: int, parallel: bool) -> Dict:
+    """One seed's paired bootstrap over test examples. Where the protocol's test files are parallel
+    (`_parallel`), the rows are resampled jointly across languages; files that differ in size cannot
+    be parallel (a user's own data under the protocol's layout), and are resampled each on its own,
+    with a warning."""
     from eapr_plugin.common.paired import paired_bootstrap_languages
 
-    parallel = len({len(rows) for rows in mine.values()}) == 1
-    if not parallel:
-        print(f"warning: seed {seed}: the languages' test sets differ in size, so they are not parallel; "
-              "the bootstrap resamples each language on its own", flush=True)
+    if parallel and len({len(rows) for rows in mine.values()}) != 1:
+        print(f"warning: seed {seed}: the protocol's test files should be parallel translations, but they "
+              f"differ in size ({', '.join(f'{l} {len(r)}' for l, r in sorted(mine.items()))}); the "
+              "bootstrap resamples each language on its own", flush=True)
+        parallel = False
     return paired_bootstrap_languages(mine, theirs, samples, seed=seed, parallel=parallel)
 
 
 def selection_report(by_method: Dict[str, Dict[int, Dict[str, float]]], english_dev: Dict[str, Dict],
-                     references=REFERENCES) -> Dict:
+                     references: List[str]) -> Dict:
     """Another selection's results: per method the non-English average (mean ± std over seeds),
     its paired difference from the same runs under English-dev selection, and the methods' paired
     differences from the references under this selection."""

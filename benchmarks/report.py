@@ -100,7 +100,6 @@ def cross_lingual(reports, samples: int = 5000):
     its same-language and mixed-language means and, from the second file on, its mixed-language mean
     minus the first file's with a paired bootstrap over the examples (single runs; every pair holds
     the same parallel rows, so the rows are resampled once for all pairs), then each archive's premise × hypothesis matrix."""
-    from eapr_plugin.common.paired import describe, paired_bootstrap_macro
     from eapr_plugin.common.reporting import matrix_table
 
     first_path, first = reports[0]
@@ -112,17 +111,28 @@ def cross_lingual(reports, samples: int = 5000):
     for path, report in reports:
         same, mixed = report["summary"]["same_language_mean"], report["summary"]["mixed_language_mean"]
         mixed_pairs = [f"{a}/{b}" for a in report["languages"] for b in report["languages"] if a != b]
-        versus = "-"
-        if path != first_path and all(pair in first["pairs"] for pair in mixed_pairs):
-            versus = describe(paired_bootstrap_macro(  # every pair holds the same rows: resampled jointly
-                [(report["pairs"][pair]["correct"], first["pairs"][pair]["correct"]) for pair in mixed_pairs],
-                samples, seed=0, parallel=True))
+        versus = cross_lingual_versus(report, first, mixed_pairs, samples) if path != first_path else "(the reference)"
         print(f"| `{Path(path).name}` | `{report['archive']}` | {', '.join(report['languages'])} | "
               f"{100 * same:.1f} | {100 * mixed:.1f} | {versus} |")
     print()
     for path, report in reports:
         print(f"`{Path(path).stem}` (rows: premise language, columns: hypothesis language):\n")
         print(matrix_table(report["accuracy"], "premise \\ hypothesis"))
+
+
+def cross_lingual_versus(report, first, mixed_pairs, samples: int) -> str:
+    """An archive's mixed-language mean minus the first file's, or why the two cannot be paired."""
+    from eapr_plugin.common.paired import describe, paired_bootstrap_macro
+
+    missing = [pair for pair in mixed_pairs if pair not in first["pairs"]]
+    if missing:
+        return f"not paired: the first file has no {', '.join(missing)}"
+    sizes = {(len(report["pairs"][pair]["correct"]), len(first["pairs"][pair]["correct"])) for pair in mixed_pairs}
+    if len(sizes) != 1 or len(set(next(iter(sizes)))) != 1:
+        return f"not paired: the files hold different rows (row counts this/first: {sorted(sizes)})"
+    return describe(paired_bootstrap_macro(  # every pair holds the same rows: resampled jointly
+        [(report["pairs"][pair]["correct"], first["pairs"][pair]["correct"]) for pair in mixed_pairs],
+        samples, seed=0, parallel=True))
 
 
 def english_of(per_language) -> str:

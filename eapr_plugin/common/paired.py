@@ -70,8 +70,8 @@ def paired_bootstrap_macro(groups: Sequence[Tuple[Sequence[int], Sequence[int]]]
     the languages apart would treat that shared variation as independent and narrow the interval."""
     rng = numpy.random.default_rng(seed)
     if parallel:
-        return _interval([_joint_bootstrap_deltas(groups, samples, rng)])
-    return _interval([_bootstrap_deltas(correct_a, correct_b, samples, rng) for correct_a, correct_b in groups])
+        return _interval([_bootstrap_deltas(groups, samples, rng)])
+    return _interval([_bootstrap_deltas([group], samples, rng) for group in groups])
 
 
 def paired_bootstrap_languages(correct_a: Mapping[str, Sequence[int]], correct_b: Mapping[str, Sequence[int]],
@@ -84,48 +84,35 @@ def paired_bootstrap_languages(correct_a: Mapping[str, Sequence[int]], correct_b
     from eapr_plugin.common.languages import is_english
 
     rng = numpy.random.default_rng(seed)
-    deltas = {language: _bootstrap_deltas(correct_a[language], correct_b[language], samples, rng)
+    deltas = {language: _bootstrap_deltas([(correct_a[language], correct_b[language])], samples, rng)
               for language in correct_a}
     targets = [language for language in deltas if not is_english(language)]
     if not targets:
         raise ValueError(f"no non-English language among {sorted(deltas)}")
     if parallel:
-        macro = _interval([_joint_bootstrap_deltas([(correct_a[l], correct_b[l]) for l in targets], samples, rng)])
+        macro = _interval([_bootstrap_deltas([(correct_a[l], correct_b[l]) for l in targets], samples, rng)])
     else:
         macro = _interval([deltas[language] for language in targets])
     return {"per_language": {language: _interval([d]) for language, d in deltas.items()},
             "average_non_english": macro}
 
 
-def _bootstrap_deltas(correct_a: Sequence[int], correct_b: Sequence[int], samples: int,
+def _bootstrap_deltas(groups: Sequence[Tuple[Sequence[int], Sequence[int]]], samples: int,
                       rng: numpy.random.Generator) -> Tuple[float, numpy.ndarray, int]:
-    """The point difference of one group, its `samples` resampled differences and its size.
+    """Groups of the same n rows (one group, or parallel groups: row i the same item in each): the
+    point difference of `a - b` averaged over the groups, its `samples` values on n rows drawn with
+    replacement once for all groups, and the number of examples.
 
-    Resampling the group's n examples with replacement and taking the mean of `a - b` depends only
-    on how many drawn examples are of each kind (only `a` right, only `b` right, both the same), and
-    those counts are Multinomial(n, the kinds' shares): drawing them gives the same bootstrap
-    distribution as drawing n example indices, in O(samples) instead of O(samples · n)."""
-    a = numpy.asarray([int(c) for c in correct_a], dtype=numpy.int64)
-    b = numpy.asarray([int(c) for c in correct_b], dtype=numpy.int64)
-    if a.shape != b.shape or a.size == 0:
-        raise ValueError(f"paired bootstrap needs the same non-empty examples, got {a.size} and {b.size}")
-    n = int(a.size)
-    only_a, only_b = int(numpy.sum(a > b)), int(numpy.sum(b > a))
-    drawn = rng.multinomial(n, [only_a / n, only_b / n, (n - only_a - only_b) / n], size=samples)
-    return (only_a - only_b) / n, (drawn[:, 0] - drawn[:, 1]) / n, n
-
-
-def _joint_bootstrap_deltas(groups: Sequence[Tuple[Sequence[int], Sequence[int]]], samples: int,
-                            rng: numpy.random.Generator) -> Tuple[float, numpy.ndarray, int]:
-    """Parallel groups (the same n rows in each): the macro average's point difference and its
-    `samples` resampled values, drawing n rows once for all groups. Each row's difference averaged
-    over the groups takes one of few values; as in `_bootstrap_deltas`, the counts of the values
-    drawn are Multinomial(n, their shares)."""
+    A row's difference averaged over the groups takes one of few values (-1, 0, 1 for one group),
+    and the mean over n drawn rows depends only on how many rows of each value were drawn: those
+    counts are Multinomial(n, the values' shares), so drawing them gives the same bootstrap
+    distribution as drawing n row indices, in O(samples · values) instead of O(samples · n)."""
     a = [numpy.asarray([int(c) for c in correct_a], dtype=numpy.int64) for correct_a, _ in groups]
     b = [numpy.asarray([int(c) for c in correct_b], dtype=numpy.int64) for _, correct_b in groups]
     sizes = sorted({x.size for x in a + b})
     if len(sizes) != 1 or sizes[0] == 0:
-        raise ValueError(f"a parallel bootstrap needs the same non-empty rows in every group, got sizes {sizes}")
+        raise ValueError(f"a paired bootstrap needs the same non-empty examples for both systems (and the "
+                         f"same non-empty rows in every group resampled together), got sizes {sizes}")
     n = sizes[0]
     per_row = numpy.mean([x - y for x, y in zip(a, b)], axis=0)
     values, counts = numpy.unique(per_row, return_counts=True)

@@ -118,14 +118,40 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert rows[1].endswith(f" | {100 * delta:+.1f} (seeds 1) |")
 
 
-def test_accuracy_variants_are_checked():
-    """`--variant NAME METHOD EAPR_VAR=VALUE`: a taken name, an unknown method, a malformed or
-    harness-owned variable each stop the benchmark with a message naming the variant."""
+def load_accuracy():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("accuracy_benchmark", REPO / "benchmarks" / "accuracy.py")
     accuracy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(accuracy)
+    return accuracy
+
+
+def test_seed_bootstrap_resamples_parallel_protocols_jointly(capsys):
+    """Every protocol declares its test files parallel translations; a run's bootstrap then draws
+    rows jointly across languages, and falls back (with a warning naming the sizes) to resampling
+    each language on its own where the files differ in size."""
+    from eapr_plugin.common.paired import paired_bootstrap_languages
+
+    accuracy = load_accuracy()
+    assert all(accuracy.protocol_settings(p, "data")["_parallel"] == "true" for p in ("sib200", "pawsx", "xnli"))
+    mine = {"en": "1101101101", "de": "1100110011", "fr": "1111100000"}
+    theirs = {"en": "1001001001", "de": "0100110010", "fr": "1011100001"}
+    joint = accuracy.seed_bootstrap(mine, theirs, 2000, 1, parallel=True)
+    assert joint == paired_bootstrap_languages(mine, theirs, 2000, seed=1, parallel=True)
+    assert joint != paired_bootstrap_languages(mine, theirs, 2000, seed=1, parallel=False)
+    assert capsys.readouterr().out == ""
+    uneven = {**mine, "fr": mine["fr"][:8]}
+    uneven_theirs = {**theirs, "fr": theirs["fr"][:8]}
+    apart = accuracy.seed_bootstrap(uneven, uneven_theirs, 2000, 1, parallel=True)
+    assert apart == paired_bootstrap_languages(uneven, uneven_theirs, 2000, seed=1, parallel=False)
+    assert "differ in size (de 10, en 10, fr 8)" in capsys.readouterr().out
+
+
+def test_accuracy_variants_are_checked():
+    """`--variant NAME METHOD EAPR_VAR=VALUE`: a taken name, an unknown method, a malformed or
+    harness-owned variable each stop the benchmark with a message naming the variant."""
+    accuracy = load_accuracy()
     parse_variants = accuracy.parse_variants
 
     def fails(*variant):

@@ -39,10 +39,22 @@ def test_cross_lingual_tables(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| `cross_lingual_")]
     # baseline first (files sorted); same-language mean, mixed-language mean, their difference
     assert rows[0] == ("| `cross_lingual_xnli_baseline_seed1.json` | `runs/cross_lingual_xnli_baseline_seed1.json/model.tar.gz` "
-                       "| en, de | 60.0 | 60.0 | - |")
+                       "| en, de | 60.0 | 60.0 | (the reference) |")
     cells = [cell.strip() for cell in rows[1].strip("|").split(" | ")]
     assert cells[2:5] == ["en, de", "55.0", "45.0"]
     versus = cells[5]
     # mixed pairs en/de (-1 of 10) and de/en (-2 of 10): -15 points; every draw <= 0
     assert versus.startswith("-15.00 [") and versus.endswith("(20 examples; not distinguishable)")
     assert "| premise \\ hypothesis | en | de |" in text and "| de | 40.0 | 50.0 |" in text
+    # archives that cannot be paired with the first file say why instead of leaving the cell empty
+    write("cross_lingual_xnli_fr_seed1.json", {"fr/fr": "1111111000", "fr/de": "1111110000",
+                                               "de/fr": "1111110000", "de/de": "1111100000"})
+    write("cross_lingual_xnli_short_seed1.json", {"en/en": "11111110", "en/de": "11111100",
+                                                  "de/en": "11111100", "de/de": "11111000"})
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        load_report().tables(tmp_path)
+    rows = {line.split(" | ")[0]: line for line in out.getvalue().splitlines() if line.startswith("| `cross_lingual_")}
+    assert rows["| `cross_lingual_xnli_fr_seed1.json`"].endswith("| not paired: the first file has no fr/de, de/fr |")
+    assert rows["| `cross_lingual_xnli_short_seed1.json`"].endswith(
+        "| not paired: the files hold different rows (row counts this/first: [(8, 10)]) |")
