@@ -38,7 +38,12 @@ methods.
 
 `--oracle` (sib200) also scores every epoch on each target language's own dev and test set
 (`EAPR_EPOCH_EVAL`): the records then hold target-language ("oracle") selection per language and
-the summary its non-English average, reported apart from the English-dev result, never in its place.
+the summary its non-English average, reported apart from the English-dev result, never in its place,
+beside the English-dev selection's average on the same languages and their paired difference.
+`--oracle-languages LANG ...` scores only those target languages each epoch (an evaluation per
+epoch of every language's dev and test set costs about as much as the training on a CPU). Runs are
+reused by folder name, so oracle runs go to their own `--runs-dir`; reused runs without curves are
+named in a warning.
 
 `--reselect last average` also scores each finished run's last epoch and the average of its last
 `--reselect-average-last` epochs (`scripts/reselect.py`: from the checkpoints the run kept, no
@@ -99,6 +104,16 @@ def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
                 "EAPR_DEV_DATA": str(data / "xnli/dev-en.tsv"), "EAPR_DEV_START": "1245", "EAPR_DEV_END": "2490",
                 "_inputs": str(data / "xnli/dev-*.tsv"), "_parallel": "true"}
     raise SystemExit(f"unknown protocol {protocol!r}")
+
+
+def oracle_inputs(data_dir: str, languages: List[str]) -> str:
+    """`EAPR_EPOCH_EVAL` for `--oracle-languages` (sib200's layout, `LANG/dev.tsv` and `LANG/test.tsv`)."""
+    files = {kind: [Path(data_dir) / "sib200" / language / f"{kind}.tsv" for language in languages]
+             for kind in ("dev", "test")}
+    missing = [str(f) for kind in files.values() for f in kind if not f.exists()]
+    if missing:
+        raise SystemExit(f"--oracle-languages: no such file: {', '.join(missing)}")
+    return ";".join(f"{kind}={','.join(map(str, paths))}" for kind, paths in files.items())
 
 
 PAPER_WEIGHTS = (0.1, 1.0)  # method.md's α (Embedding-Push) and β (Attention-Pull)
@@ -282,6 +297,9 @@ def main() -> None:
     parser.add_argument("--oracle", action="store_true",
                         help="also score every epoch on each target language's dev and test set (sib200 only), "
                              "for target-language selection, reported apart (costs one evaluation per epoch)")
+    parser.add_argument("--oracle-languages", nargs="+", default=None, metavar="LANG",
+                        help="with --oracle: score only these target languages each epoch (default: all; the "
+                             "report then compares with English-dev selection on the same languages)")
     parser.add_argument("--references", nargs="+", default=None, metavar="NAME",
                         help="methods or variants every other one is compared with, paired by seed (default: "
                              f"{' and '.join(REFERENCES)} where run; e.g. add `eapr` to see what each ablation removes)")
@@ -304,6 +322,10 @@ def main() -> None:
     if args.oracle and "_oracle" not in settings:
         raise SystemExit(f"--oracle: the {args.protocol} protocol has no labelled target-language dev set "
                          "(its target rows are the scored ones)")
+    if args.oracle_languages:
+        if not args.oracle:
+            raise SystemExit("--oracle-languages: only with --oracle")
+        settings["_oracle"] = oracle_inputs(args.data_dir, args.oracle_languages)
     out = Path(args.out or REPO / "benchmarks" / "results" / f"accuracy_{args.protocol}.json")
     runs: Dict[str, Dict[int, Dict[str, float]]] = {}
     reselected: Dict[str, Dict[str, Dict[int, Dict[str, float]]]] = {}
@@ -347,10 +369,15 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
         per_language = {l: mean_std([acc[l] for acc in by_seed.values()]) for l in languages}
         non_english = {str(seed): value for seed, value in non_english_average_by_seed(by_seed).items()}
         records[method] = {str(seed): run_record(run_dir_of(args, method, seed)) for seed in sorted(by_seed)}
+        unscored = [seed for seed, record in records[method].items() if "oracle" not in record]
+        if args.oracle and unscored:
+            print(f"warning: --oracle: {method} seeds {', '.join(unscored)} were reused from runs trained without "
+                  f"it (no language_curves.jsonl under {Path(args.runs_dir) / args.protocol}); {method} gets no "
+                  "oracle figures: train them into another --runs-dir", flush=True)
         summary[method] = {"per_language": per_language, "average_non_english": mean_std(list(non_english.values())),
                            "non_english_by_seed": non_english, "seeds": sorted(by_seed),
                            "optimizer_steps": sorted({r["optimizer_steps"] for r in records[method].values()}),
-                           **oracle_summary(records[method]),
+                           **oracle_summary(records[method], by_seed),
                            "epochs": epochs_of(args, args.variants[method]["method"]),
                            **({"variant": args.variants[method]} if args.variants[method]["env"] else {})}
     paired = {}
@@ -433,14 +460,22 @@ def selection_markdown(name: str, entry: Dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def oracle_summary(records: Dict[str, Dict]) -> Dict:
-    """`{"oracle_average_non_english": mean ± std over seeds}` when every seed has target-dev curves."""
-    from eapr_plugin.common.paired import non_english_average_by_seed
+def oracle_summary(records: Dict[str, Dict], english_dev: Dict[int, Dict[str, float]]) -> Dict:
+    """Where every seed has target-dev curves: the non-English average under target-language
+    ("oracle") selection (mean ± std over seeds), the English-dev selection's average on the same
+    languages (the curves may cover a subset, `--oracle-languages`), and their per-seed difference."""
+    from eapr_plugin.common.languages import is_english
+    from eapr_plugin.common.paired import paired_seeds
 
     if not records or not all("oracle" in record for record in records.values()):
         return {}
     by_seed = {seed: record["oracle"]["accuracy"] for seed, record in records.items()}
-    return {"oracle_average_non_english": mean_std(list(non_english_average_by_seed(by_seed).values()))}
+    languages = sorted({l for accuracy in by_seed.values() for l in accuracy if not is_english(l)})
+    oracle = {seed: sum(accuracy[l] for l in languages) / len(languages) for seed, accuracy in by_seed.items()}
+    selected = {str(seed): sum(accuracy[l] for l in languages) / len(languages) for seed, accuracy in english_dev.items()}
+    return {"oracle_average_non_english": mean_std(list(oracle.values())),
+            "oracle": {"languages": languages, "english_dev_same_languages": mean_std(list(selected.values())),
+                       "minus_english_dev": paired_seeds(oracle, selected)}}
 
 
 def paired_markdown(paired) -> str:

@@ -184,12 +184,18 @@ def accuracy(path, report):
                           f"({describe(entry['minus_english_dev'][method])})" for method, summary in entry["summary"].items())
               + ". Under this selection, paired by seed: "
               + "; ".join(f"{comparison} {describe(result)}" for comparison, result in entry["paired"].items()) + ".\n")
-    oracle = {method: summary["oracle_average_non_english"] for method, summary in report["summary"].items()
-              if "oracle_average_non_english" in summary}
+    oracle = {method: summary for method, summary in report["summary"].items() if "oracle_average_non_english" in summary}
     if oracle:
+        def versus(summary):  # files from before the same-language comparison hold the average alone
+            if "oracle" not in summary:
+                return ""
+            entry = summary["oracle"]
+            return (f" against English-dev selection's {percent(entry['english_dev_same_languages'])} on the same "
+                    f"{len(entry['languages'])} languages, {describe(entry['minus_english_dev'])}")
         print("Target-language dev selection (\"oracle\": per language the epoch best on its own dev set; it uses "
               "target labels a zero-shot user does not have, so it is not the result above), non-English average: "
-              + "; ".join(f"{method} {percent(value)}" for method, value in oracle.items()) + ".\n")
+              + "; ".join(f"{method} {percent(summary['oracle_average_non_english'])}{versus(summary)}"
+                          for method, summary in oracle.items()) + ".\n")
     records = report.get("records")
     if records:
         print("Selected epoch and English dev curve per run: " + "; ".join(

@@ -83,7 +83,10 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     run(common + ["--seeds", "1", "--alpha", "1.0", "--out", str(sweep / "weights_sib200_a1.0_b1.0.json"),
                   "--variant", "eapr_sampled", "eapr", "EAPR_PERTURBER=subword_sampling", "--oracle",
                   "--reselect", "last"])
-    run(common + ["--seeds", "1", "2", "--report-only", "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")])
+    # --oracle over runs trained without it: said, not silently left out
+    gathered = run(common + ["--seeds", "1", "2", "--report-only", "--oracle",
+                             "--out", str(sweep / "weights_sib200_a0.1_b1.0.json")]).stdout
+    assert "warning: --oracle: eapr seeds 1, 2 were reused from runs trained without it" in gathered
     config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "config.json").read_text())
     assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
     assert config["dataset_reader"]["perturber"]["type"] == "synonym"
@@ -98,6 +101,9 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, tmp_path):
     assert set(oracle["epochs"].values()) == {0}
     assert oracle["accuracy"] == pytest.approx(oracle_report["runs"]["eapr"]["1"])
     assert "oracle_average_non_english" in oracle_report["summary"]["eapr_sampled"]
+    same = oracle_report["summary"]["eapr"]["oracle"]  # one epoch: oracle and English-dev pick the same weights
+    assert same["minus_english_dev"]["mean"] == pytest.approx(0.0, abs=1e-12)
+    assert same["english_dev_same_languages"]["mean"] == pytest.approx(oracle_report["summary"]["eapr"]["average_non_english"]["mean"])
     # --reselect last: the same runs scored again from their last epoch's checkpoint (one epoch here,
     # so the English-dev selection's own weights: the same accuracies, a difference of exactly 0)
     last = oracle_report["selections"]["last"]
@@ -146,6 +152,32 @@ def test_seed_bootstrap_resamples_parallel_protocols_jointly(capsys):
     apart = accuracy.seed_bootstrap(uneven, uneven_theirs, 2000, 1, parallel=True)
     assert apart == paired_bootstrap_languages(uneven, uneven_theirs, 2000, seed=1, parallel=False)
     assert "differ in size (de 10, en 10, fr 8)" in capsys.readouterr().out
+
+
+def test_oracle_on_a_subset_of_languages(tmp_path):
+    """`--oracle-languages`: the epoch evaluation names those languages' dev and test files (a missing
+    one stops it, named); the report compares oracle selection with English-dev selection on the
+    same languages, paired by seed."""
+    accuracy = load_accuracy()
+    for language in ("deu_Latn", "yor_Latn"):
+        (tmp_path / "sib200" / language).mkdir(parents=True)
+        for split in ("dev", "test"):
+            (tmp_path / "sib200" / language / f"{split}.tsv").write_text("")
+    root = tmp_path / "sib200"
+    assert accuracy.oracle_inputs(str(tmp_path), ["deu_Latn", "yor_Latn"]) == (
+        f"dev={root}/deu_Latn/dev.tsv,{root}/yor_Latn/dev.tsv;test={root}/deu_Latn/test.tsv,{root}/yor_Latn/test.tsv")
+    with pytest.raises(SystemExit, match=f"--oracle-languages: no such file: {root}/zho_Hans/dev.tsv"):
+        accuracy.oracle_inputs(str(tmp_path), ["deu_Latn", "zho_Hans"])
+    records = {"1": {"oracle": {"accuracy": {"deu_Latn": 0.8, "yor_Latn": 0.5}}},
+               "2": {"oracle": {"accuracy": {"deu_Latn": 0.9, "yor_Latn": 0.4}}}}
+    english_dev = {1: {"eng_Latn": 0.9, "deu_Latn": 0.7, "yor_Latn": 0.5, "zho_Hans": 0.1},
+                   2: {"eng_Latn": 0.9, "deu_Latn": 0.8, "yor_Latn": 0.4, "zho_Hans": 0.1}}
+    summary = accuracy.oracle_summary(records, english_dev)
+    assert summary["oracle"]["languages"] == ["deu_Latn", "yor_Latn"]  # zho_Hans is not in the curves
+    assert summary["oracle_average_non_english"]["mean"] == pytest.approx(0.65)
+    assert summary["oracle"]["english_dev_same_languages"]["mean"] == pytest.approx(0.6)
+    assert summary["oracle"]["minus_english_dev"]["differences"] == pytest.approx([0.05, 0.05])
+    assert accuracy.oracle_summary({"1": {}}, english_dev) == {}  # a seed without curves: no oracle figures
 
 
 def test_accuracy_variants_are_checked():
