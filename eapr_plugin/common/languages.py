@@ -22,8 +22,10 @@ ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
 """.split())
 FLORES = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
+#: English as ISO 639-1 tags it (XNLI, PAWS-X, MultiNLI's rows) and as Flores-200 does (SIB-200).
+ISO_ENGLISH, FLORES_ENGLISH = "en", "eng_Latn"
 #: The training (source) language of zero-shot transfer, in both tag systems.
-ENGLISH = frozenset({"en", "eng_Latn"})
+ENGLISH = frozenset({ISO_ENGLISH, FLORES_ENGLISH})
 
 
 def is_language_code(code: str) -> bool:

@@ -5,6 +5,7 @@ from typing import Iterator
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
+from eapr_plugin.common.languages import ISO_ENGLISH
 from eapr_plugin.dataset_readers.eapr_reader import EaprReader
 from eapr_plugin.dataset_readers.rows import Row, read_lines
 from eapr_plugin.dataset_readers.pair_tsv import xtreme_pair_rows
@@ -61,11 +62,11 @@ class XnliReader(EaprReader):
                     elif example["gold_label"] == "-":
                         problem = "gold_label '-' (no annotator consensus)"
             if problem is not None:
-                yield Row("", None, None, "en", f"mnli:{number}", location, problem)
+                yield Row("", None, None, ISO_ENGLISH, f"mnli:{number}", location, problem)
                 continue
             example_id = str(example.get("pairID", f"{os.path.basename(file_path)}:{number}"))
             yield Row(example["sentence1"], example["sentence2"], example["gold_label"],
-                      self._language or "en", example_id, location)
+                      self._language or ISO_ENGLISH, example_id, location)
 
     def _xnli10_rows(self, file_path: str) -> Iterator[Row]:
         columns = None
