@@ -1,7 +1,12 @@
+import contextlib
 import json
 import logging
 import os
-from typing import Any, Dict, List
+import random
+from typing import Any, Dict, Iterator, List
+
+import numpy
+import torch
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.training.callbacks.callback import TrainerCallback
@@ -21,6 +26,11 @@ class EpochEvaluation(TrainerCallback):
     (Keung et al., EMNLP 2020). It is also a direct view of how each language's accuracy moves
     during training. Off in the recipe unless `EAPR_EPOCH_EVAL` names the inputs; it costs one
     evaluation of every input per epoch. Only the primary worker evaluates.
+
+    It only scores: the random generators (Python's, which AllenNLP's samplers shuffle with and the
+    bucketed evaluation batches draw from; numpy's; torch's, CPU and CUDA) are put back as they were
+    after each evaluation, so the run trains on the same batches with the same dropout masks as
+    without the callback, weight for weight (tested).
 
     Inputs are whatever `allennlp evaluate-languages` takes (files, globs, `LANG=PATH`, ...), read
     with the run's validation reader; every row must be labelled (as there).
@@ -77,11 +87,27 @@ class EpochEvaluation(TrainerCallback):
         device = trainer.cuda_device  # a torch.device; evaluate_group takes it as it is
         record: Dict[str, Any] = {"epoch": epoch}
         try:
-            for name, languages in self._groups(loader.reader, model).items():
-                record[name] = {language: evaluate_group(model, group, self.batch_size, device)[0]["accuracy"]
-                                for language, group in languages.items()}
+            with random_state_kept():
+                for name, languages in self._groups(loader.reader, model).items():
+                    record[name] = {language: evaluate_group(model, group, self.batch_size, device)[0]["accuracy"]
+                                    for language, group in languages.items()}
         finally:
             model.train(was_training)
         with open(os.path.join(self.serialization_dir, "language_curves.jsonl"), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         logger.info("eapr_epoch_evaluation: epoch %d scored on %s", epoch, ", ".join(self._instances))
+
+
+@contextlib.contextmanager
+def random_state_kept() -> Iterator[None]:
+    """Python's, numpy's and torch's (CPU and CUDA) random states on exit as they were on entry."""
+    states = (random.getstate(), numpy.random.get_state(), torch.get_rng_state(),
+              torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        numpy.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+        if states[3] is not None:
+            torch.cuda.set_rng_state_all(states[3])
