@@ -58,3 +58,32 @@ def test_cross_lingual_tables(tmp_path):
     assert rows["| `cross_lingual_xnli_fr_seed1.json`"].endswith("| not paired: the first file has no fr/de, de/fr |")
     assert rows["| `cross_lingual_xnli_short_seed1.json`"].endswith(
         "| not paired: the files hold different rows (row counts this/first: [(8, 10)]) |")
+
+
+def test_oracle_reports_are_labelled_and_compared_on_the_same_languages(tmp_path):
+    """An `accuracy.py --oracle` report (its own, retrained runs): the caption says so and names the
+    languages scored each epoch, and the oracle line sets target-dev selection beside English-dev
+    selection on the same languages with their paired difference."""
+    cell = lambda mean: {"mean": mean, "std": 0.01, "n": 2}  # noqa: E731
+    summary = {"per_language": {"eng_Latn": cell(0.9), "deu_Latn": cell(0.8), "yor_Latn": cell(0.5)},
+               "average_non_english": cell(0.65), "seeds": [1, 2], "optimizer_steps": [264], "epochs": 6,
+               "oracle_average_non_english": cell(0.67),
+               "oracle": {"languages": ["deu_Latn", "yor_Latn"], "english_dev_same_languages": cell(0.65),
+                          "minus_english_dev": {"mean": 0.02, "ci_low": 0.01, "ci_high": 0.03, "n": 2,
+                                                "verdict": "gain"}}}
+    settings = {"budget": "equal-steps", "encoder": "enc", "epochs": 2, "lr": 1e-4, "batch_size": 16,
+                "max_length": 64, "head": "mean_pool", "oracle": True, "oracle_languages": ["deu_Latn", "yor_Latn"]}
+    (tmp_path / "accuracy_sib200_oracle.json").write_text(json.dumps(
+        {"protocol": "sib200", "date": "2026-11-27", "settings": settings, "summary": {"baseline": summary}}))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        load_report().tables(tmp_path)
+    text = out.getvalue()
+    assert "**equal optimizer steps** (runs trained again with every epoch scored on target-language dev and " \
+           "test sets for target-language selection, `--oracle` on deu_Latn, yor_Latn)" in text
+    assert ("baseline 67.0 ± 1.0 against English-dev selection's 65.0 ± 1.0 on the same 2 languages, "
+            "+2.00 [+1.00, +3.00] (2 seeds; gain)") in text
+    # the README shows the equal-steps comparisons; the oracle reruns and equal-epoch tables stay in the docs
+    reports = {"oracle": {"settings": settings}, "main": {"settings": {**settings, "oracle": False}},
+               "epochs": {"settings": {**settings, "oracle": False, "budget": "equal-epochs"}}}
+    assert list(load_report().readme_accuracy_reports(reports)) == ["main"]
