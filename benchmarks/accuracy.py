@@ -107,7 +107,14 @@ def protocol_settings(protocol: str, data_dir: str) -> Dict[str, str]:
 
 
 def oracle_inputs(data_dir: str, languages: List[str]) -> str:
-    """`EAPR_EPOCH_EVAL` for `--oracle-languages` (sib200's layout, `LANG/dev.tsv` and `LANG/test.tsv`)."""
+    """`EAPR_EPOCH_EVAL` for `--oracle-languages` (sib200's layout, `LANG/dev.tsv` and `LANG/test.tsv`):
+    target languages only, each with both files."""
+    from eapr_plugin.common.languages import is_english
+
+    english = [language for language in languages if is_english(language)]
+    if english:
+        raise SystemExit(f"--oracle-languages {' '.join(english)}: the training language has no oracle selection; "
+                         "name target languages")
     files = {kind: [Path(data_dir) / "sib200" / language / f"{kind}.tsv" for language in languages]
              for kind in ("dev", "test")}
     missing = [str(f) for kind in files.values() for f in kind if not f.exists()]
@@ -465,14 +472,15 @@ def oracle_summary(records: Dict[str, Dict], english_dev: Dict[int, Dict[str, fl
     ("oracle") selection (mean ± std over seeds), the English-dev selection's average on the same
     languages (the curves may cover a subset, `--oracle-languages`), and their per-seed difference."""
     from eapr_plugin.common.languages import is_english
-    from eapr_plugin.common.paired import paired_seeds
+    from eapr_plugin.common.paired import non_english_average_by_seed, paired_seeds
 
     if not records or not all("oracle" in record for record in records.values()):
         return {}
     by_seed = {seed: record["oracle"]["accuracy"] for seed, record in records.items()}
     languages = sorted({l for accuracy in by_seed.values() for l in accuracy if not is_english(l)})
-    oracle = {seed: sum(accuracy[l] for l in languages) / len(languages) for seed, accuracy in by_seed.items()}
-    selected = {str(seed): sum(accuracy[l] for l in languages) / len(languages) for seed, accuracy in english_dev.items()}
+    oracle = non_english_average_by_seed(by_seed)
+    selected = non_english_average_by_seed({str(seed): {l: accuracy[l] for l in languages}
+                                            for seed, accuracy in english_dev.items()})
     return {"oracle_average_non_english": mean_std(list(oracle.values())),
             "oracle": {"languages": languages, "english_dev_same_languages": mean_std(list(selected.values())),
                        "minus_english_dev": paired_seeds(oracle, selected)}}

@@ -168,6 +168,8 @@ def test_oracle_on_a_subset_of_languages(tmp_path):
         f"dev={root}/deu_Latn/dev.tsv,{root}/yor_Latn/dev.tsv;test={root}/deu_Latn/test.tsv,{root}/yor_Latn/test.tsv")
     with pytest.raises(SystemExit, match=f"--oracle-languages: no such file: {root}/zho_Hans/dev.tsv"):
         accuracy.oracle_inputs(str(tmp_path), ["deu_Latn", "zho_Hans"])
+    with pytest.raises(SystemExit, match="--oracle-languages eng_Latn: the training language"):
+        accuracy.oracle_inputs(str(tmp_path), ["eng_Latn", "deu_Latn"])
     records = {"1": {"oracle": {"accuracy": {"deu_Latn": 0.8, "yor_Latn": 0.5}}},
                "2": {"oracle": {"accuracy": {"deu_Latn": 0.9, "yor_Latn": 0.4}}}}
     english_dev = {1: {"eng_Latn": 0.9, "deu_Latn": 0.7, "yor_Latn": 0.5, "zho_Hans": 0.1},
