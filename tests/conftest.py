@@ -52,3 +52,12 @@ def paws_files(tmp_path_factory):
 @pytest.fixture(scope="session")
 def topic_files(tmp_path_factory):
     return write_topic_task(str(tmp_path_factory.mktemp("sib")))
+
+
+@pytest.fixture(scope="session")
+def sib200_data(tmp_path_factory):
+    """A `--data-dir` for `benchmarks/accuracy.py --protocol sib200`: `sib200/{lang}/{split}.tsv`."""
+    data = tmp_path_factory.mktemp("data")
+    for split in ("train", "dev", "test"):
+        write_topic_task(str(data / "sib200"), split=split)
+    return data
