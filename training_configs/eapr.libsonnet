@@ -21,8 +21,7 @@
 //   EAPR_ALPHA              0.1  (Embedding-Push weight)
 //   EAPR_BETA               1.0  (Attention-Pull weight)
 //   EAPR_LAYER              5    (Attention-Pull layer, 0-based)
-//   EAPR_PC_WEIGHT          1.0, or the config's pc_weight (prediction-consistency weight; methods consistency,
-//                           eapr_consistency; xnli_consistency.jsonnet sets 5)
+//   EAPR_PC_WEIGHT          1.0  (prediction-consistency weight; methods consistency, eapr_consistency)
 //   EAPR_BALANCE            unset (e.g. "embedding_push=0.1,attention_pull=0.1": balanced weights)
 //   EAPR_BALANCE_BATCHES    8    (batches the balance is measured on before it is frozen)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
@@ -154,26 +153,23 @@ local perturbers(encoder) = {
   "synonym+subword_sampling": { type: "chain", perturbers: [synonym, sampling] },
 };
 
-// pc_weight: the consistency weight when EAPR_PC_WEIGHT is unset (a recipe's own choice, see
-// xnli_consistency.jsonnet)
-local consistency(pc_weight) = {
+local consistency = {
   type: "prediction_consistency",
-  weight: num("EAPR_PC_WEIGHT", pc_weight),
+  weight: num("EAPR_PC_WEIGHT", 1.0),
   temperature: num("EAPR_PC_TEMPERATURE", 1.0),
 };
 
 // method -> (perturbed training pairs?, loss terms)
-local methods(pc_weight=1.0) = {
-  local consistency_term = consistency(pc_weight),
+local methods = {
   baseline: { perturb: false, terms: [] },  // plain fine-tuning on the English data
   rsda: { perturb: true, terms: [] },  // RS-DA: fine-tuning on the perturbed copies only
   // the two streams' CE only (robust targets on, no Embedding-Push / Attention-Pull): EAPR at α = β = 0
   two_stream_ce: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }] },
   // beyond the paper: xTune's prediction consistency beside the two streams' CE, and beside EAPR
-  consistency: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }, consistency_term] },
+  consistency: { perturb: true, terms: [{ type: "robust_targets", weight: 1.0 }, consistency] },
   eapr_consistency: {
     perturb: true,
-    terms: [{ type: "robust_targets", weight: 1.0 }, { type: "embedding_push", weight: alpha }, pull(beta), consistency_term],
+    terms: [{ type: "robust_targets", weight: 1.0 }, { type: "embedding_push", weight: alpha }, pull(beta), consistency],
   },
   eapr: {
     perturb: true,
@@ -191,15 +187,14 @@ local methods(pc_weight=1.0) = {
 
 {
   tasks:: tasks,
-  methods:: methods(),
+  methods:: methods,
   heads:: heads,
 
-  // pc_weight: the prediction-consistency weight used when EAPR_PC_WEIGHT is unset
-  config(task, method, pc_weight=1.0)::
+  config(task, method)::
     assert std.objectHas(tasks, task) : "unknown task " + task + "; one of " + std.join(", ", std.objectFields(tasks));
-    assert std.objectHas(methods(), method) : "unknown method " + method + "; one of " + std.join(", ", std.objectFields(methods()));
+    assert std.objectHas(methods, method) : "unknown method " + method + "; one of " + std.join(", ", std.objectFields(methods));
     local t = tasks[task];
-    local m = methods(pc_weight)[method];
+    local m = methods[method];
     local encoder = ext("EAPR_ENCODER", "bert-base-multilingual-cased");
     local head = ext("EAPR_HEAD", default_head(encoder));
     local perturber = ext("EAPR_PERTURBER", "synonym");

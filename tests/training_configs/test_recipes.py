@@ -55,23 +55,6 @@ def test_defaults_are_the_papers_setup(monkeypatch):
     assert pawsx["trainer"]["num_epochs"] == 30
 
 
-
-def test_the_consistency_recipe_sets_its_own_weight_and_the_setting_still_wins(monkeypatch):
-    """`xnli_consistency.jsonnet` ships the screen's best weight (5) where EAPR_PC_WEIGHT is unset; the
-    variable overrides it, and the shared recipe's default (the harness's `consistency`) stays 1."""
-    for name in EXT_VARS:
-        monkeypatch.setenv(name, "")
-
-    def terms(config):
-        return Params.from_file(str(CONFIGS / config)).as_dict()["model"]["loss_terms"]
-
-    consistency = {"type": "prediction_consistency", "weight": 5.0, "temperature": 1.0}
-    assert terms("xnli_consistency.jsonnet") == [{"type": "robust_targets", "weight": 1.0}, consistency]
-    monkeypatch.setenv("EAPR_METHOD", "consistency")
-    assert terms("experiment.jsonnet")[1] == {**consistency, "weight": 1.0}
-    monkeypatch.setenv("EAPR_PC_WEIGHT", "2.5")
-    assert terms("xnli_consistency.jsonnet")[1] == {**consistency, "weight": 2.5}
-
 def test_ext_vars_switch_encoder_and_distributed(monkeypatch):
     for name in EXT_VARS:
         monkeypatch.setenv(name, "")
