@@ -25,6 +25,8 @@
 //   EAPR_BALANCE            unset (e.g. "embedding_push=0.1,attention_pull=0.1": balanced weights)
 //   EAPR_BALANCE_BATCHES    8    (batches the balance is measured on before it is frozen)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
+//   EAPR_PC_TARGET          both (symmetric KL, xTune; or original: KL(sg(p) ‖ q), UDA: only the perturbed
+//                           stream is moved toward the original stream's prediction)
 //   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
 //   EAPR_MAX_LENGTH         128
 //   EAPR_LR                 2e-5
@@ -153,11 +155,16 @@ local perturbers(encoder) = {
   "synonym+subword_sampling": { type: "chain", perturbers: [synonym, sampling] },
 };
 
-local consistency = {
-  type: "prediction_consistency",
-  weight: num("EAPR_PC_WEIGHT", 1.0),
-  temperature: num("EAPR_PC_TEMPERATURE", 1.0),
-};
+local pc_targets = ["both", "original"];
+local pc_target = ext("EAPR_PC_TARGET", "both");
+local consistency =
+  assert std.member(pc_targets, pc_target) : "EAPR_PC_TARGET=" + pc_target + " is not a consistency target; one of " + std.join(", ", pc_targets);
+  {
+    type: "prediction_consistency",
+    weight: num("EAPR_PC_WEIGHT", 1.0),
+    temperature: num("EAPR_PC_TEMPERATURE", 1.0),
+    target: pc_target,
+  };
 
 // method -> (perturbed training pairs?, loss terms)
 local methods = {

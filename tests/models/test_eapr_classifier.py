@@ -340,16 +340,19 @@ def test_one_encoder_call_and_trimmed_layers_equal_two_full_calls(encoder, mode,
         assert one_call[key].item() == pytest.approx(value.item(), rel=1e-5, abs=1e-6), key
 
 
-def test_prediction_consistency_in_the_model_matches_an_independent_computation(tiny_encoders, synonym_table, nli_files):
+@pytest.mark.parametrize("target", ["both", "original"])
+def test_prediction_consistency_in_the_model_matches_an_independent_computation(target, tiny_encoders, synonym_table,
+                                                                                nli_files):
     model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="eapr_consistency",
-                  EAPR_PC_TEMPERATURE="2.0").eval()
+                  EAPR_PC_TEMPERATURE="2.0", EAPR_PC_TARGET=target).eval()
     batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
     with torch.no_grad():
         output = model(**batch)
         original = independent_logits(model, *independent_stream(model, batch["tokens"], LENGTH), "bert_pooler")
         perturbed = independent_logits(model, *independent_stream(model, batch["perturbed_tokens"], LENGTH), "bert_pooler")
     p, q = torch.softmax(original / 2.0, -1), torch.softmax(perturbed / 2.0, -1)
-    expected = ((p * (p / q).log()).sum(-1) + (q * (q / p).log()).sum(-1)).mean()
+    expected = (p * (p / q).log()).sum(-1) + (0 if target == "original" else (q * (q / p).log()).sum(-1))
+    expected = expected.mean()
     assert output["prediction_consistency_loss"].item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-7)
     assert [t.name for t in model._loss_terms] == ["robust_targets", "embedding_push", "attention_pull",
                                                    "prediction_consistency"]

@@ -126,3 +126,21 @@ def test_experiment_config_methods_are_eapr_with_one_thing_off(task, monkeypatch
     assert rsda["model"]["loss_terms"] == [] and rsda["dataset_reader"] == eapr["dataset_reader"]
     assert baseline["model"]["loss_terms"] == [] and "perturber" not in baseline["dataset_reader"]
     assert baseline["dataset_reader"]["num_perturbations"] == 0
+
+
+def test_consistency_settings_reach_the_term_and_a_bad_target_names_its_variable(monkeypatch):
+    for name in EXT_VARS:
+        monkeypatch.setenv(name, "")
+    config = Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet")).as_dict()
+    assert config["model"]["loss_terms"][-1] == {
+        "type": "prediction_consistency", "weight": 1.0, "temperature": 1.0, "target": "both"
+    }
+    monkeypatch.setenv("EAPR_PC_TARGET", "original")
+    monkeypatch.setenv("EAPR_PC_TEMPERATURE", "2")
+    config = Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet")).as_dict()
+    assert config["model"]["loss_terms"][-1] == {
+        "type": "prediction_consistency", "weight": 1.0, "temperature": 2, "target": "original"
+    }
+    monkeypatch.setenv("EAPR_PC_TARGET", "perturbed")
+    with pytest.raises(RuntimeError, match="EAPR_PC_TARGET=perturbed is not a consistency target; one of both, original"):
+        Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet"))
