@@ -22,6 +22,8 @@
 //   EAPR_BETA               1.0  (Attention-Pull weight)
 //   EAPR_LAYER              5    (Attention-Pull layer, 0-based)
 //   EAPR_PC_WEIGHT          1.0  (prediction-consistency weight; methods consistency, eapr_consistency)
+//   EAPR_PERTURBED_CE_WEIGHT 1.0 (weight of the task CE on the perturbed copies; 0 with EAPR_PC_TARGET=original:
+//                           UDA's objective on labelled pairs)
 //   EAPR_BALANCE            unset (e.g. "embedding_push=0.1,attention_pull=0.1": balanced weights)
 //   EAPR_BALANCE_BATCHES    8    (batches the balance is measured on before it is frozen)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
@@ -244,6 +246,7 @@ local methods = {
           token_embedders: { tokens: { type: "pretrained_transformer", model_name: encoder } },
         },
         loss_terms: m.terms,
+        perturbed_ce_weight: num("EAPR_PERTURBED_CE_WEIGHT", 1.0),
         [if balance != null then "balance"]: balance,
         [if balance != null then "balance_batches"]: num("EAPR_BALANCE_BATCHES", 8),
         initializer: head_init,

@@ -41,6 +41,7 @@ KINDS: Dict[str, Optional[Tuple[str, float]]] = {
     "EAPR_PC_WEIGHT": ("float", 0),
     "EAPR_PC_TEMPERATURE": ("float", 0),
     "EAPR_PC_TARGET": None,
+    "EAPR_PERTURBED_CE_WEIGHT": ("float", 0),
     "EAPR_BALANCE": None,
     "EAPR_BALANCE_BATCHES": ("int", 1),
     "EAPR_AP_MODE": None,

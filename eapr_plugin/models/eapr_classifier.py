@@ -33,10 +33,10 @@ class EaprClassifier(Model):
     input (`tokens`, `x`) and one perturbed copy (`perturbed_tokens`, `x~`); both go through the
     same encoder and classifier, in one encoder call (`_run_pair`), and the loss is
 
-        L = CE(f(x~), y) + Σ_k weight_k · term_k(x, x~, y)
+        L = w · CE(f(x~), y) + Σ_k weight_k · term_k(x, x~, y)
 
-    where the terms are the configured `PairLoss`es; with the paper's list this is
-    `CE(f(x~), y) + 1·CE(f(x), y) + 0.1·EP + 1.0·AP`. An empty `loss_terms` list with perturbed
+    where the terms are the configured `PairLoss`es and w is `perturbed_ce_weight` (1, the paper's);
+    with the paper's list this is `CE(f(x~), y) + 1·CE(f(x), y) + 0.1·EP + 1.0·AP`. An empty `loss_terms` list with perturbed
     instances is RS-DA (fine-tuning on the perturbed copies); without perturbed instances it is
     plain fine-tuning on `tokens`. At inference only `tokens` is used, through the plain classifier.
 
@@ -101,6 +101,15 @@ class EaprClassifier(Model):
         makes Attention-Pull 2.7× the task CE's gradient and collapses training; a share of 0.5
         cannot).
     balance_batches : `int`, optional (default = `8`)
+    perturbed_ce_weight : `float`, optional (default = `1.0`)
+        w above, the weight of the task CE on the perturbed stream (`task_loss`, still logged
+        unweighted). 1 is the paper's (and RS-DA's); another value is a **deviation from the paper**:
+        at 0 the perturbed copies train only through the terms, so robust targets plus
+        `prediction_consistency` with `target: "original"` is UDA's objective on labelled pairs
+        (Xie et al., NeurIPS 2020): the English CE, and the perturbed prediction pulled toward the
+        English one instead of fitted to the label. It applies only to the perturbed stream: a
+        training batch without perturbed copies is an error when it is not 1, and 0 without any
+        term leaves nothing to train (an error). Balanced weights stay relative to the unweighted CE.
     trim_after_pulled_layer : `bool`, optional (default = `True`)
         In exact mode, run the encoder layers after Attention-Pull's on the batch's real length
         instead of `max_length` (same values, less work; `False` is the reference for benchmarks).
@@ -123,6 +132,7 @@ class EaprClassifier(Model):
         trim_after_pulled_layer: bool = True,
         balance: Optional[Dict[str, float]] = None,
         balance_batches: int = 8,
+        perturbed_ce_weight: float = 1.0,
         label_namespace: str = "labels",
         initializer: Optional[InitializerApplicator] = None,
         **kwargs,
@@ -176,6 +186,13 @@ class EaprClassifier(Model):
                 f"`balance_batches` must be >= 1; got {self._balance} and {balance_batches} (EAPR_BALANCE)"
             )
         self._balance_batches = balance_batches
+        if perturbed_ce_weight < 0 or (perturbed_ce_weight == 0 and not names):
+            raise ConfigurationError(
+                f"eapr_classifier: `perturbed_ce_weight` must be >= 0, and > 0 when no `loss_terms` are "
+                f"configured (nothing would train); got {perturbed_ce_weight} with terms {names} "
+                "(EAPR_PERTURBED_CE_WEIGHT)"
+            )
+        self._perturbed_ce_weight = perturbed_ce_weight
         # frozen balanced weights (0: not measured yet) and the running gradient-norm sums
         # (task CE first, then each term), saved with the model
         persistent = bool(self._balance)  # models without balancing keep their state dict as before
@@ -350,6 +367,12 @@ class EaprClassifier(Model):
                 "off. Give the training reader a `perturber` and `num_perturbations` >= 1 (the pair "
                 "methods of training_configs/ do), or drop the terms for plain fine-tuning"
             )
+        if self.training and label is not None and perturbed_tokens is None and self._perturbed_ce_weight != 1.0:
+            raise ConfigurationError(
+                f"eapr_classifier: `perturbed_ce_weight` is {self._perturbed_ce_weight} but the training "
+                "instances carry no perturbed copy (`perturbed_tokens`), so it would weigh nothing. "
+                "Give the training reader a `perturber`, or leave EAPR_PERTURBED_CE_WEIGHT unset"
+            )
         pair_terms = perturbed_tokens is not None and label is not None and len(self._loss_terms) > 0
         request = self._request if pair_terms else StreamRequest()
         perturbed: Optional[StreamOutput] = None
@@ -380,6 +403,7 @@ class EaprClassifier(Model):
         if perturbed is not None:
             output["task_loss"] = loss
             values = {"task_loss": loss}
+            loss = self._perturbed_ce_weight * loss
             if pair_terms:
                 for term in self._loss_terms:
                     values[f"{term.name}_loss"] = term.from_streams(original, perturbed, label)
@@ -447,6 +471,7 @@ class EaprClassifier(Model):
     def _check_finite(self, values: Dict[str, torch.Tensor], total: torch.Tensor) -> None:
         """Stop on a NaN/Inf term (named, with the batch) or on a total that overflowed."""
         weights = {f"{term.name}_loss": self._weight(i, term) for i, term in enumerate(self._loss_terms)}
+        weights["task_loss"] = self._perturbed_ce_weight
         for key, value in values.items():
             if not torch.isfinite(value).all():
                 hint = (

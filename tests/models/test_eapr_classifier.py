@@ -189,6 +189,32 @@ def test_zero_weights_and_no_robust_targets_is_rsda(tiny_encoders, synonym_table
     assert "embedding_push_loss" in zero_out and "embedding_push_loss" not in rsda_out
 
 
+@pytest.mark.parametrize("weight", ["0", "0.5"])
+def test_perturbed_ce_weight_scales_only_the_perturbed_streams_ce(weight, tiny_encoders, synonym_table, nli_files):
+    instances = batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files)
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="consistency",
+                  EAPR_PC_TARGET="original", EAPR_PERTURBED_CE_WEIGHT=weight).eval()
+    batch = tensors(model, instances)
+    with torch.no_grad():
+        out = model(**batch)
+        # each stream's CE computed without the model's loss code
+        original = torch.nn.functional.cross_entropy(model(tokens=batch["tokens"])["logits"], batch["label"])
+        perturbed = torch.nn.functional.cross_entropy(model(tokens=batch["perturbed_tokens"])["logits"], batch["label"])
+    assert out["task_loss"].item() == pytest.approx(perturbed.item(), rel=1e-5)  # logged unweighted
+    expected = float(weight) * perturbed + original + out["prediction_consistency_loss"]
+    assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_perturbed_ce_weight_without_perturbed_copies_or_terms_is_an_error(tiny_encoders, synonym_table, nli_files):
+    with pytest.raises(ConfigurationError, match=r"perturbed_ce_weight.*nothing would train.*EAPR_PERTURBED_CE_WEIGHT"):
+        build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="rsda", EAPR_PERTURBED_CE_WEIGHT="0")
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="baseline",
+                  EAPR_PERTURBED_CE_WEIGHT="0.5").train()
+    batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
+    with pytest.raises(ConfigurationError, match=r"`perturbed_ce_weight` is 0.5 but .* no perturbed copy"):
+        model(tokens=batch["tokens"], label=batch["label"])
+
+
 def test_inference_ignores_the_perturbation(tiny_encoders, synonym_table, nli_files):
     model = build(tiny_encoders["tiny-xlmr"], nli_files, synonym_table).eval()
     instances = batch_for(tiny_encoders["tiny-xlmr"], synonym_table, nli_files)

@@ -128,16 +128,19 @@ def test_experiment_config_methods_are_eapr_with_one_thing_off(task, monkeypatch
     assert baseline["dataset_reader"]["num_perturbations"] == 0
 
 
-def test_consistency_settings_reach_the_term_and_a_bad_target_names_its_variable(monkeypatch):
+def test_consistency_and_perturbed_ce_settings_reach_the_model_and_a_bad_target_names_its_variable(monkeypatch):
     for name in EXT_VARS:
         monkeypatch.setenv(name, "")
     config = Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet")).as_dict()
     assert config["model"]["loss_terms"][-1] == {
         "type": "prediction_consistency", "weight": 1.0, "temperature": 1.0, "target": "both"
     }
+    assert config["model"]["perturbed_ce_weight"] == 1.0
     monkeypatch.setenv("EAPR_PC_TARGET", "original")
     monkeypatch.setenv("EAPR_PC_TEMPERATURE", "2")
+    monkeypatch.setenv("EAPR_PERTURBED_CE_WEIGHT", "0")
     config = Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet")).as_dict()
+    assert config["model"]["perturbed_ce_weight"] == 0
     assert config["model"]["loss_terms"][-1] == {
         "type": "prediction_consistency", "weight": 1.0, "temperature": 2, "target": "original"
     }
