@@ -24,8 +24,9 @@ class PredictionConsistency(PairLoss):
 
         PC = KL(sg(p) ‖ q),
 
-    `sg` stopping the gradient, so the term moves only the perturbed stream's prediction and never
-    pulls the original (English) prediction toward the perturbed one. This is UDA's consistency
+    `sg` stopping the gradient, so the term's gradient enters the model only through the perturbed
+    stream's prediction: it is pulled toward the original (English) one, never the reverse (the
+    shared weights still carry the update to both). This is UDA's consistency
     loss (Xie et al., "Unsupervised Data Augmentation for Consistency Training", NeurIPS 2020,
     eq. 1), applied to labelled pairs.
 
