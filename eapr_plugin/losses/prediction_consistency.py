@@ -26,9 +26,9 @@ class PredictionConsistency(PairLoss):
 
     `sg` stopping the gradient, so the term's gradient enters the model only through the perturbed
     stream's prediction: it is pulled toward the original (English) one, never the reverse (the
-    shared weights still carry the update to both). This is UDA's consistency
-    loss (Xie et al., "Unsupervised Data Augmentation for Consistency Training", NeurIPS 2020,
-    eq. 1), applied to labelled pairs.
+    shared weights still carry the update to both). This is UDA's consistency loss (Xie et al.,
+    "Unsupervised Data Augmentation for Consistency Training", NeurIPS 2020, eq. 1), applied to
+    labelled pairs.
 
     Registered as a `PairLoss` with name "prediction_consistency".
 
