@@ -38,7 +38,8 @@ class EaprClassifier(Model):
     where the terms are the configured `PairLoss`es and w is `perturbed_ce_weight` (1, the
     paper's); with the paper's list this is `CE(f(x~), y) + 1·CE(f(x), y) + 0.1·EP + 1.0·AP`. An
     empty `loss_terms` list with perturbed instances is RS-DA (fine-tuning on the perturbed
-    copies); without perturbed instances it is plain fine-tuning on `tokens`. At inference only `tokens` is used, through the plain classifier.
+    copies); without perturbed instances it is plain fine-tuning on `tokens`. At inference only
+    `tokens` is used, through the plain classifier.
 
     The classifier `f` is composed from config as AllenNLP's `basic_classifier` composes it:
     encoder → (`sequence_dropout`) → `seq2vec_encoder` → `dropout` → (`feedforward`) → linear.
