@@ -109,8 +109,8 @@ class EaprClassifier(Model):
         `prediction_consistency` with `target: "original"` is UDA's objective on labelled pairs
         (Xie et al., NeurIPS 2020): the English CE, and the perturbed prediction pulled toward the
         English one instead of fitted to the label. It applies only to the perturbed stream: a
-        training batch without perturbed copies is an error when it is not 1, and 0 without any
-        term leaves nothing to train (an error). Balanced weights stay relative to the unweighted CE.
+        training batch without perturbed copies is an error when it is not 1, and 0 with no term of
+        weight > 0 (nor a balanced one) leaves nothing to train (an error). Balanced weights stay relative to the unweighted CE.
     trim_after_pulled_layer : `bool`, optional (default = `True`)
         In exact mode, run the encoder layers after Attention-Pull's on the batch's real length
         instead of `max_length` (same values, less work; `False` is the reference for benchmarks).
@@ -187,11 +187,15 @@ class EaprClassifier(Model):
                 f"`balance_batches` must be >= 1; got {self._balance} and {balance_batches} (EAPR_BALANCE)"
             )
         self._balance_batches = balance_batches
-        if perturbed_ce_weight < 0 or (perturbed_ce_weight == 0 and not names):
+        # a term trains when its weight is > 0 or balancing will set it (balanced shares are > 0)
+        weighted = {term.name: term.weight for term in self._loss_terms}
+        if perturbed_ce_weight < 0 or (
+            perturbed_ce_weight == 0 and not any(w > 0 or n in self._balance for n, w in weighted.items())
+        ):
             raise ConfigurationError(
-                f"eapr_classifier: `perturbed_ce_weight` must be >= 0, and > 0 when no `loss_terms` are "
-                f"configured (nothing would train); got {perturbed_ce_weight} with terms {names} "
-                "(EAPR_PERTURBED_CE_WEIGHT)"
+                f"eapr_classifier: `perturbed_ce_weight` must be >= 0, and > 0 unless a term of `loss_terms` "
+                f"has a weight > 0 (nothing would train); got {perturbed_ce_weight} with term weights "
+                f"{weighted} (EAPR_PERTURBED_CE_WEIGHT)"
             )
         self._perturbed_ce_weight = perturbed_ce_weight
         # frozen balanced weights (0: not measured yet) and the running gradient-norm sums

@@ -208,6 +208,12 @@ def test_perturbed_ce_weight_scales_only_the_perturbed_streams_ce(weight, tiny_e
 def test_perturbed_ce_weight_without_perturbed_copies_or_terms_is_an_error(tiny_encoders, synonym_table, nli_files):
     with pytest.raises(ConfigurationError, match=r"perturbed_ce_weight.*nothing would train.*EAPR_PERTURBED_CE_WEIGHT"):
         build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="rsda", EAPR_PERTURBED_CE_WEIGHT="0")
+    with pytest.raises(ConfigurationError, match=r"perturbed_ce_weight.*nothing would train.*EAPR_PERTURBED_CE_WEIGHT"):
+        build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="eapr_no_rt", EAPR_ALPHA="0",
+              EAPR_BETA="0", EAPR_PERTURBED_CE_WEIGHT="0")  # every term at weight 0: the method would be off
+    # a balanced term will get a weight > 0, so it trains
+    build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="eapr_no_rt", EAPR_ALPHA="0", EAPR_BETA="0",
+          EAPR_PERTURBED_CE_WEIGHT="0", EAPR_BALANCE="attention_pull=0.1")
     model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="baseline",
                   EAPR_PERTURBED_CE_WEIGHT="0.5").train()
     batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
