@@ -26,6 +26,8 @@
 //                           UDA's objective on labelled pairs)
 //   EAPR_BALANCE            unset (e.g. "embedding_push=0.1,attention_pull=0.1": balanced weights)
 //   EAPR_BALANCE_BATCHES    8    (batches the balance is measured on before it is frozen)
+//   EAPR_RAMP_UP            unset (e.g. "prediction_consistency=100": that term's weight ramps up as
+//                           exp(-5 (1 - t)^2) over the first 100 training batches; see the model's `ramp_up`)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
 //   EAPR_PC_TARGET          both (symmetric KL, xTune; or original: KL(sg(p) ‖ q), UDA: only the perturbed
 //                           stream is moved toward the original stream's prediction)
@@ -138,13 +140,25 @@ local default_head(encoder) =
   if std.length(std.findSubstr("roberta", name)) + std.length(std.findSubstr("xlm-r", name))
      + std.length(std.findSubstr("xlmr", name)) > 0 then "roberta" else "bert_pooler";
 
+// "NAME=NUMBER,NAME=NUMBER" (EAPR_BALANCE, EAPR_RAMP_UP) -> {NAME: NUMBER}; unset -> null
+local name_values(var) =
+  local value = std.extVar(var);
+  if value == "" then null
+  else {
+    [std.split(pair, "=")[0]]:
+      assert std.length(std.split(pair, "=")) == 2 : var + "=" + value + ": expected NAME=NUMBER[,NAME=NUMBER...]";
+      std.parseJson(std.split(pair, "=")[1])
+    for pair in std.split(value, ",")
+  };
+
 // "embedding_push=0.1,attention_pull=0.1": balanced weights (a deviation from the paper; see the
 // model's `balance`): each named term's encoder gradient = share × the task CE's, frozen after
 // EAPR_BALANCE_BATCHES batches
-local balance =
-  local value = std.extVar("EAPR_BALANCE");
-  if value == "" then null
-  else { [std.split(pair, "=")[0]]: std.parseJson(std.split(pair, "=")[1]) for pair in std.split(value, ",") };
+local balance = name_values("EAPR_BALANCE");
+
+// "prediction_consistency=100": a term's weight ramped up over that many training batches (a
+// deviation from the paper; see the model's `ramp_up`)
+local ramp_up = name_values("EAPR_RAMP_UP");
 
 // EAPR_PERTURBER: the paper's synonyms; subword sampling of the encoder's own tokenizer (no table,
 // any language); or synonyms, then subword sampling
@@ -249,6 +263,7 @@ local methods = {
         perturbed_ce_weight: num("EAPR_PERTURBED_CE_WEIGHT", 1.0),
         [if balance != null then "balance"]: balance,
         [if balance != null then "balance_batches"]: num("EAPR_BALANCE_BATCHES", 8),
+        [if ramp_up != null then "ramp_up"]: ramp_up,
         initializer: head_init,
       } + heads[head],
       // EAPR_BUCKET=true: batches of similar length (AllenNLP's bucket sampler, shuffled batches),

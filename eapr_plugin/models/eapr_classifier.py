@@ -2,6 +2,7 @@
 The EAPR classifier: one multilingual encoder, two streams in training, one at inference.
 """
 import logging
+import math
 import os
 from contextlib import nullcontext
 from functools import reduce
@@ -102,6 +103,16 @@ class EaprClassifier(Model):
         makes Attention-Pull 2.7× the task CE's gradient and collapses training; a share of 0.5
         cannot).
     balance_batches : `int`, optional (default = `8`)
+    ramp_up : `Dict[str, int]`, optional (default = `None`)
+        A weight ramp-up, a **deviation from the paper** (off by default): `{term name: N}` multiplies
+        the named term's weight (configured or balanced) by exp(−5 (1 − t)²), t = min(1, n / N), where
+        n counts the training batches before this one (the sigmoid-shaped ramp-up of consistency
+        weights in Laine & Aila, ICLR 2017, and Mean Teacher, Tarvainen & Valpola, NeurIPS 2017).
+        A consistency target is the model's own prediction, which is noise at the start; the ramp
+        lets the task CE fit first. n counts batches, not optimizer steps (with gradient
+        accumulation, N batches are N / accumulation steps), is saved with the model (a
+        `--recover`ed run continues the ramp), and each ramped term's current weight (the one the
+        next training batch gets) is reported as the `weight_{name}` metric.
     perturbed_ce_weight : `float`, optional (default = `1.0`)
         w above, the weight of the task CE on the perturbed stream (`task_loss`, still logged
         unweighted). 1 is the paper's (and RS-DA's); another value is a **deviation from the paper**:
@@ -133,6 +144,7 @@ class EaprClassifier(Model):
         trim_after_pulled_layer: bool = True,
         balance: Optional[Dict[str, float]] = None,
         balance_batches: int = 8,
+        ramp_up: Optional[Dict[str, int]] = None,
         perturbed_ce_weight: float = 1.0,
         label_namespace: str = "labels",
         initializer: Optional[InitializerApplicator] = None,
@@ -187,6 +199,12 @@ class EaprClassifier(Model):
                 f"`balance_batches` must be >= 1; got {self._balance} and {balance_batches} (EAPR_BALANCE)"
             )
         self._balance_batches = balance_batches
+        self._ramp_up = dict(ramp_up or {})
+        if set(self._ramp_up) - set(names) or any(int(n) != n or n < 1 for n in self._ramp_up.values()):
+            raise ConfigurationError(
+                f"eapr_classifier: `ramp_up` must map configured term names {names} to numbers of batches "
+                f">= 1; got {self._ramp_up} (EAPR_RAMP_UP)"
+            )
         # a term trains when its weight is > 0 or balancing will set it (balanced shares are > 0)
         weighted = {term.name: term.weight for term in self._loss_terms}
         if perturbed_ce_weight < 0 or (
@@ -204,6 +222,8 @@ class EaprClassifier(Model):
         self.register_buffer("_balanced_weights", torch.zeros(len(names)), persistent=persistent)
         self.register_buffer("_balance_sums", torch.zeros(len(names) + 1, dtype=torch.float64), persistent=persistent)
         self.register_buffer("_balance_seen", torch.zeros((), dtype=torch.long), persistent=persistent)
+        # training batches seen by the ramp-up, saved with the model when there is one
+        self.register_buffer("_ramp_seen", torch.zeros((), dtype=torch.long), persistent=bool(self._ramp_up))
         layer = self._request.attention_layer
         if layer is not None and layer >= config.num_hidden_layers:
             raise ConfigurationError(
@@ -416,6 +436,8 @@ class EaprClassifier(Model):
                     self._measure_for_balance(values)
                 for index, term in enumerate(self._loss_terms):
                     loss = loss + self._weight(index, term) * values[f"{term.name}_loss"]
+                if self._ramp_up and self.training:
+                    self._ramp_seen += 1
             self._check_finite(values, loss)
             output.update(values)
             for key, value in values.items():
@@ -432,9 +454,14 @@ class EaprClassifier(Model):
         return bool(self._balance_seen >= self._balance_batches)
 
     def _weight(self, index: int, term: PairLoss) -> float:
+        """The weight applied to a term now: configured or balanced, times its ramp-up factor."""
+        weight = term.weight
         if term.name in self._balance and self._balance_frozen():
-            return float(self._balanced_weights[index])
-        return term.weight
+            weight = float(self._balanced_weights[index])
+        if term.name in self._ramp_up:
+            progress = min(1.0, int(self._ramp_seen) / self._ramp_up[term.name])
+            weight *= math.exp(-5.0 * (1.0 - progress) ** 2)
+        return weight
 
     def _measure_for_balance(self, values: Dict[str, torch.Tensor]) -> None:
         """Add this batch's encoder gradient norms (task CE, then each term) to the balance sums;
@@ -524,10 +551,9 @@ class EaprClassifier(Model):
             # get_metric is an all-reduce).
             if average._count > 0:
                 metrics[key] = float(average.get_metric(reset))
-        if self._balance and self._balance_frozen():
-            for index, term in enumerate(self._loss_terms):
-                if term.name in self._balance:
-                    metrics[f"weight_{term.name}"] = float(self._balanced_weights[index])
+        for index, term in enumerate(self._loss_terms):
+            if term.name in self._ramp_up or (term.name in self._balance and self._balance_frozen()):
+                metrics[f"weight_{term.name}"] = self._weight(index, term)
         if self._perturbed_share._count > 0:
             # share of training pairs whose perturbed copy differs from its original (per epoch)
             metrics["perturbed_changed"] = float(self._perturbed_share.get_metric(reset))

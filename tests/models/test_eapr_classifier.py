@@ -434,6 +434,37 @@ def test_balanced_weights_set_each_terms_gradient_share_and_freeze(tiny_encoders
         build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_BALANCE="attention_push=0.5")
 
 
+def test_ramp_up_scales_a_terms_weight_by_the_sigmoid_ramp_and_is_saved_with_the_model(tiny_encoders, synonym_table, nli_files):
+    """The applied weight after n training batches is w·exp(−5(1 − min(1, n/N))²), computed here
+    from the formula; evaluation does not advance the ramp; a model loaded from the state dict
+    continues it; an unknown term or N < 1 is an error naming the setting."""
+    import math
+    model = _without_dropout(build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="consistency",
+                                   EAPR_PC_WEIGHT="5", EAPR_RAMP_UP="prediction_consistency=3"))
+    batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
+    for n in range(5):
+        if n == 2:  # evaluation between training batches leaves the count alone
+            with torch.no_grad():
+                model.eval()(**batch)
+            model.train()
+        out = model(**batch)
+        ramp = math.exp(-5.0 * (1.0 - min(1.0, n / 3)) ** 2)
+        expected = out["task_loss"] + out["robust_targets_loss"] + 5.0 * ramp * out["prediction_consistency_loss"]
+        assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-6)
+        following = math.exp(-5.0 * (1.0 - min(1.0, (n + 1) / 3)) ** 2)  # the metric: the next batch's weight
+        assert model.get_metrics(reset=True)["weight_prediction_consistency"] == pytest.approx(5.0 * following)
+    assert int(model.state_dict()["_ramp_seen"]) == 5
+    fresh = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="consistency",
+                  EAPR_PC_WEIGHT="5", EAPR_RAMP_UP="prediction_consistency=30")
+    fresh.load_state_dict(model.state_dict())
+    assert fresh.get_metrics()["weight_prediction_consistency"] == pytest.approx(5.0 * math.exp(-5.0 * (1 - 5 / 30) ** 2))
+    plain = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="consistency")
+    assert "_ramp_seen" not in plain.state_dict() and "weight_prediction_consistency" not in plain.get_metrics()
+    for value in ("attention_pull=10", "prediction_consistency=0"):
+        with pytest.raises(ConfigurationError, match=r"`ramp_up` must map.*EAPR_RAMP_UP"):
+            build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="consistency", EAPR_RAMP_UP=value)
+
+
 def test_masked_mode_truncates_exactly_as_exact_mode(tiny_encoders, synonym_table, nli_files):
     """Both modes read the same instances: the tokenizer truncates at EAPR_MAX_LENGTH in either, and
     only the padding the model adds for the pulled layer differs."""

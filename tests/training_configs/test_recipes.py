@@ -147,3 +147,20 @@ def test_consistency_and_perturbed_ce_settings_reach_the_model_and_a_bad_target_
     monkeypatch.setenv("EAPR_PC_TARGET", "perturbed")
     with pytest.raises(RuntimeError, match="EAPR_PC_TARGET=perturbed is not a consistency target; one of both, original"):
         Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet"))
+
+
+def test_ramp_up_and_balance_reach_the_model_and_a_malformed_value_names_its_variable(monkeypatch):
+    for name in EXT_VARS:
+        monkeypatch.setenv(name, "")
+    config = Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet")).as_dict()
+    assert "ramp_up" not in config["model"] and "balance" not in config["model"]
+    monkeypatch.setenv("EAPR_RAMP_UP", "prediction_consistency=100")
+    monkeypatch.setenv("EAPR_BALANCE", "prediction_consistency=0.5")
+    config = Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet")).as_dict()
+    assert config["model"]["ramp_up"] == {"prediction_consistency": 100}
+    assert config["model"]["balance"] == {"prediction_consistency": 0.5}
+    for name in ("EAPR_RAMP_UP", "EAPR_BALANCE"):
+        monkeypatch.setenv(name, "prediction_consistency")
+        with pytest.raises(RuntimeError, match=f"{name}=prediction_consistency: expected NAME=NUMBER"):
+            Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet"))
+        monkeypatch.setenv(name, "")
