@@ -8,18 +8,22 @@ without setting anything, importing the plugin registers each name below with an
 themselves live in `training_configs/eapr.libsonnet`, next to the settings they control.
 
 Each value a user sets is checked here, where it enters, against its kind (a number in a range,
-true/false), so a typo fails with the variable's name instead of a jsonnet parse position.
-Choices among names (task, method, head) are checked by the recipe itself, which holds the lists.
+true/false, a name from a component's own list), so a typo fails with the variable's name instead
+of a jsonnet parse position. Choices among the recipe's names (task, method, head, perturber) are
+checked by the recipe itself, which holds those lists.
 """
 import json
 import math
 import os
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from allennlp.common.checks import ConfigurationError
 
-# name -> (kind, lowest allowed value); kind "int", "float" or "bool"; None: free text
-KINDS: Dict[str, Optional[Tuple[str, float]]] = {
+from eapr_plugin.losses.prediction_consistency import PredictionConsistency
+
+# name -> (kind, lowest allowed value) for kind "int", "float" or "bool"; ("choice", allowed names);
+# None: free text
+KINDS: Dict[str, Optional[Tuple[str, Any]]] = {
     "EAPR_TASK": None,
     "EAPR_METHOD": None,
     "EAPR_ENCODER": None,
@@ -40,7 +44,7 @@ KINDS: Dict[str, Optional[Tuple[str, float]]] = {
     "EAPR_LAYER": ("int", 0),
     "EAPR_PC_WEIGHT": ("float", 0),
     "EAPR_PC_TEMPERATURE": ("float", 0),
-    "EAPR_PC_TARGET": None,
+    "EAPR_PC_TARGET": ("choice", PredictionConsistency.targets),
     "EAPR_PERTURBED_CE_WEIGHT": ("float", 0),
     "EAPR_BALANCE": None,
     "EAPR_BALANCE_BATCHES": ("int", 1),
@@ -70,6 +74,10 @@ def check_setting(name: str, value: str) -> None:
     if kind is None or value == "":
         return
     expected, lowest = kind
+    if expected == "choice":
+        if value not in lowest:
+            raise ConfigurationError(f"{name}={value!r}: expected one of {', '.join(lowest)}")
+        return
     if expected == "bool":
         if value not in ("true", "false"):
             raise ConfigurationError(f"{name}={value!r}: expected true or false")

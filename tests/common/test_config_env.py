@@ -14,6 +14,7 @@ from eapr_plugin.common.config_env import EXT_VARS, check_setting, register_ext_
     ("EAPR_LR", "0", "EAPR_LR='0': must be > 0"),
     ("EAPR_AMP", "yes", "EAPR_AMP='yes': expected true or false"),
     ("EAPR_LAYER", "true", "EAPR_LAYER='true': expected an integer"),
+    ("EAPR_PC_TARGET", "perturbed", "EAPR_PC_TARGET='perturbed': expected one of both, original"),
 ])
 def test_bad_values_name_the_variable(name, value, message):
     with pytest.raises(ConfigurationError, match=message.replace("(", r"\(").replace(".", r"\.")):
@@ -22,7 +23,8 @@ def test_bad_values_name_the_variable(name, value, message):
 
 def test_good_and_empty_values_pass_and_import_registers_every_name(monkeypatch):
     for name, value in (("EAPR_ALPHA", "0.1"), ("EAPR_ALPHA", "1e-3"), ("EAPR_MAX_LENGTH", "128"),
-                        ("EAPR_AMP", "false"), ("EAPR_ENCODER", "anything/at-all"), ("EAPR_SEED", "")):
+                        ("EAPR_AMP", "false"), ("EAPR_ENCODER", "anything/at-all"), ("EAPR_SEED", ""),
+                        ("EAPR_PC_TARGET", "original")):
         check_setting(name, value)
     for name in EXT_VARS:
         monkeypatch.delenv(name, raising=False)
