@@ -2,6 +2,8 @@
 EaprClassifier: every term's value pinned against an independent computation on the HF encoder,
 gradients from every term, the RS-DA / inference equivalences, and AllenNLP's train/save/load.
 """
+import math
+
 import pytest
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -438,7 +440,6 @@ def test_ramp_up_scales_a_terms_weight_by_the_sigmoid_ramp_and_is_saved_with_the
     """The applied weight after n training batches is w·exp(−5(1 − min(1, n/N))²), computed here
     from the formula; evaluation does not advance the ramp; a model loaded from the state dict
     continues it; an unknown term or N < 1 is an error naming the setting."""
-    import math
     model = _without_dropout(build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="consistency",
                                    EAPR_PC_WEIGHT="5", EAPR_RAMP_UP="prediction_consistency=3"))
     batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
