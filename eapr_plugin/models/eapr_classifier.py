@@ -121,7 +121,8 @@ class EaprClassifier(Model):
         (Xie et al., NeurIPS 2020): the English CE, and the perturbed prediction pulled toward the
         English one instead of fitted to the label. It applies only to the perturbed stream: a
         training batch without perturbed copies is an error when it is not 1, and 0 with no term of
-        weight > 0 (nor a balanced one) leaves nothing to train (an error). Balanced weights stay relative to the unweighted CE.
+        weight > 0 (nor a balanced one) leaves nothing to train (an error). Balanced weights stay
+        relative to the unweighted CE.
     trim_after_pulled_layer : `bool`, optional (default = `True`)
         In exact mode, run the encoder layers after Attention-Pull's on the batch's real length
         instead of `max_length` (same values, less work; `False` is the reference for benchmarks).
