@@ -2,6 +2,8 @@
 `eapr_batch_seeds`: a run killed with SIGKILL mid-epoch and resumed with `allennlp train --recover`
 ends with the same weights and metrics as an uninterrupted run, and two runs with one seed agree
 (the real CLI on a tiny encoder; the killing callback is test-only, in tests/support/callbacks.py).
+With a ramped-up term weight (`EAPR_RAMP_UP`) the resumed run also continues the ramp where the
+checkpoint left it, not from 0.
 """
 import json
 
@@ -25,9 +27,12 @@ def stable(metrics):
     return {k: v for k, v in metrics.items() if k not in VOLATILE}
 
 
-@pytest.mark.parametrize("bucket", ["false", "true"])
-def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_deterministic(bucket, env, tmp_path):
-    env = {**env, "EAPR_BUCKET": bucket}  # shuffled batches in file order, or length-bucketed
+@pytest.mark.parametrize("bucket, ramp_up", [("false", ""), ("true", "attention_pull=50")])
+def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_deterministic(bucket, ramp_up, env,
+                                                                                       tmp_path):
+    # shuffled batches in file order, or length-bucketed with Attention-Pull's weight ramped up over
+    # more batches than the run has (so every step's weight depends on the restored batch count)
+    env = {**env, "EAPR_BUCKET": bucket, "EAPR_RAMP_UP": ramp_up}
     def run(name, kill):
         marker = tmp_path / f"{name}.killed"
         if not kill:
@@ -52,6 +57,8 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_determin
     resumed, resumed_weights = run("resumed", kill=True)
     assert stable(plain) == stable(again)  # same seed, same metrics (CPU)
     assert stable(plain) == stable(resumed)
+    if ramp_up:
+        assert 7 < int(plain_weights["_ramp_seen"]) < 50  # counted past the kill, still ramping
     for name, tensor in plain_weights.items():
         assert torch.equal(tensor, again_weights[name]), name
         assert torch.equal(tensor, resumed_weights[name]), name
