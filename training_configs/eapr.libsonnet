@@ -17,6 +17,8 @@
 //   EAPR_PERTURBER          synonym (the paper's); subword_sampling; synonym+subword_sampling
 //   EAPR_SAMPLING_ALPHA     0.1  (unigram sampling smoothing, XLM-R-type tokenizers)
 //   EAPR_SAMPLING_DROPOUT   0.1  (WordPiece longest-match dropout, BERT-type tokenizers)
+//   EAPR_SHARED_PAIR_SWAPS  false (true: a pair's second text reuses the first's synonym for every word
+//                           they share; the paper perturbs the two independently)
 //   EAPR_NUM_PERTURBATIONS  3 (copies per English example)
 //   EAPR_ALPHA              0.1  (Embedding-Push weight)
 //   EAPR_BETA               1.0  (Attention-Pull weight)
@@ -163,7 +165,8 @@ local ramp_up = name_values("EAPR_RAMP_UP");
 // EAPR_PERTURBER: the paper's synonyms; subword sampling of the encoder's own tokenizer (no table,
 // any language); or synonyms, then subword sampling
 local perturbers(encoder) = {
-  local synonym = { type: "synonym", table: ext("EAPR_SYNONYMS", default_synonyms) },
+  local synonym = { type: "synonym", table: ext("EAPR_SYNONYMS", default_synonyms),
+                    shared_pair_swaps: num("EAPR_SHARED_PAIR_SWAPS", false) },
   local sampling = { type: "subword_sampling", model_name: encoder, alpha: num("EAPR_SAMPLING_ALPHA", 0.1),
                      dropout: num("EAPR_SAMPLING_DROPOUT", 0.1) },
   synonym: synonym,

@@ -36,6 +36,7 @@ KINDS: Dict[str, Optional[Tuple[str, Any]]] = {
     "EAPR_DEV_END": ("int", 0),
     "EAPR_SYNONYMS": None,
     "EAPR_PERTURBER": None,
+    "EAPR_SHARED_PAIR_SWAPS": ("bool", 0),
     "EAPR_SAMPLING_ALPHA": ("float", 0),
     "EAPR_SAMPLING_DROPOUT": ("float", 0),
     "EAPR_NUM_PERTURBATIONS": ("int", 1),

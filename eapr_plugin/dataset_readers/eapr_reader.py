@@ -318,8 +318,7 @@ class EaprReader(DatasetReader):
             return
         for copy in range(self._num_perturbations):
             rng = random.Random(f"{self._seed}|{row.example_id}|{copy}")
-            perturbed_a = self._perturber.perturb(row.text_a, rng)
-            perturbed_b = self._perturber.perturb(row.text_b, rng) if row.text_b is not None else None
+            perturbed_a, perturbed_b = self._perturber.perturb_pair(row.text_a, row.text_b, rng)
             made, changed = self.perturbation_counts
             differs = self._differs(perturbed_a, row.text_a) or self._differs(perturbed_b, row.text_b)
             self.perturbation_counts = (made + 1, changed + int(differs))

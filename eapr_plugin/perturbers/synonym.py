@@ -4,7 +4,7 @@ The paper's word-level synonym perturbation (the Robust-XLT procedure, reused by
 import json
 import logging
 import random
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.file_utils import cached_path
@@ -24,6 +24,13 @@ class SynonymPerturber(Perturber):
        uniformly random element of `{w} ∪ N(w)` (so it may stay the same); other words stay;
     3. the word count never changes (the copy is re-joined with single spaces).
 
+    The paper perturbs a pair's two texts (premise and hypothesis) independently, so a word the
+    two share may become two different synonyms and the pair loses the overlap that NLI and
+    paraphrase labels often rest on. `shared_pair_swaps` (a deviation from the paper, off by
+    default) keeps it: the first text is perturbed exactly as above; in the second, a word that
+    also occurs in the first takes the replacement its first occurrence there received (drawing
+    nothing), and every other word is drawn as above. Single-sentence tasks are unaffected.
+
     Registered as a `Perturber` with name "synonym".
 
     # Parameters
@@ -34,10 +41,14 @@ class SynonymPerturber(Perturber):
         repositories. Every key must be a string and every value a list of strings; anything else
         is a `ConfigurationError` naming the file and the offending key. The table is opened when
         the first copy is made (`allennlp train` checks that it exists before it starts).
+    shared_pair_swaps : `bool`, optional (default = `False`)
+        A pair's second text reuses the first text's replacement of every word they share
+        (see above); False is the paper's independent perturbation.
     """
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, shared_pair_swaps: bool = False) -> None:
         self.table_path = table
+        self.joint_pairs = shared_pair_swaps
         self._neighbours: Optional[Dict[str, List[str]]] = None
 
     @property
@@ -88,9 +99,25 @@ class SynonymPerturber(Perturber):
         return f"synonym table {self.table_path!r}, {len(self.neighbours)} words with neighbours"
 
     def perturb(self, sentence: str, rng: random.Random) -> str:
+        return self._swap(sentence, rng, {})
+
+    def perturb_pair(self, first: str, second: Optional[str], rng: random.Random) -> Tuple[str, Optional[str]]:
+        if not self.joint_pairs or second is None:
+            return super().perturb_pair(first, second, rng)
+        chosen: Dict[str, str] = {}
+        perturbed_first = self._swap(first, rng, {}, record=chosen)
+        return perturbed_first, self._swap(second, rng, chosen)
+
+    def _swap(self, sentence: str, rng: random.Random, fixed: Dict[str, str],
+              record: Optional[Dict[str, str]] = None) -> str:
+        """Step 2 above; a word in `fixed` takes its entry instead of a draw, and `record` (when
+        given) keeps each word's first replacement."""
         words = sentence.split(" ")
         for index, word in enumerate(words):
             candidates: Optional[List[str]] = self.neighbours.get(word)
-            if candidates:
-                words[index] = candidates[rng.randrange(len(candidates))]
+            if not candidates:
+                continue
+            words[index] = fixed[word] if word in fixed else candidates[rng.randrange(len(candidates))]
+            if record is not None:
+                record.setdefault(word, words[index])
         return " ".join(words)

@@ -1,5 +1,6 @@
 """Readers: training pairs with perturbed copies, plain evaluation instances, validation, ranges."""
 import logging
+import random
 
 import pytest
 from allennlp.common.checks import ConfigurationError
@@ -41,6 +42,17 @@ def test_training_instances_are_pairs_with_perturbed_copies(tokenizer, nli_files
         assert len(m["perturbed_b"].split(" ")) == len(m["text_b"].split(" "))
     assert any(i["metadata"]["perturbed_a"] != i["metadata"]["text_a"] for i in instances)
     assert all(i["label"].label == lines[k // 3].split("\t")[2] for k, i in enumerate(instances))
+
+
+def test_a_pairs_copies_come_from_one_perturb_pair_call(tokenizer, nli_files, synonym_table):
+    """The reader hands both texts of a pair to the perturber at once (so shared swaps can tie them)."""
+    reader = XnliReader(tokenizer=tokenizer, perturber=SynonymPerturber(synonym_table, shared_pair_swaps=True),
+                        num_perturbations=2, seed=5)
+    for instance in reader.read(nli_files["en"]):
+        m = instance["metadata"].metadata
+        rng = random.Random(f"5|{m['example_id']}|{m['copy']}")
+        expected = SynonymPerturber(synonym_table, shared_pair_swaps=True).perturb_pair(m["text_a"], m["text_b"], rng)
+        assert (m["perturbed_a"], m["perturbed_b"]) == expected
 
 
 def test_evaluation_instances_have_no_perturbed_field(tokenizer, nli_files):

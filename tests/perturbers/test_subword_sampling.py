@@ -83,3 +83,24 @@ def test_the_reader_encodes_sampled_pieces_like_text(tiny_encoders, nli_files, s
     assert len(sib) == 3 and all(i["perturbed_tokens"].tokens[0].text == "<s>" for i in sib)
     with pytest.raises(ConfigurationError, match="only the last may segment"):
         Chain([SubwordSampling(tiny_encoders["tiny-xlmr"]), SynonymPerturber(synonym_table)]).perturb("a b", random.Random(0))
+
+
+def test_a_chain_keeps_shared_pair_swaps_and_otherwise_perturbs_a_pair_text_by_text(tiny_encoders, synonym_table):
+    sampler = SubwordSampling(tiny_encoders["tiny-xlmr"], alpha=0.1)
+    premise, hypothesis = "The old cat sleeps on the big bed .", "The cat sleeps ."
+    paper = Chain([SynonymPerturber(synonym_table), sampler])
+    shared_synonyms = SynonymPerturber(synonym_table, shared_pair_swaps=True)
+    shared = Chain([shared_synonyms, sampler])
+    assert not paper.joint_pairs and shared.joint_pairs
+    for seed in range(10):
+        # the paper's chain: the whole chain on the premise, then on the hypothesis
+        rng, expected_rng = random.Random(seed), random.Random(seed)
+        expected = (paper.perturb(premise, expected_rng), paper.perturb(hypothesis, expected_rng))
+        assert paper.perturb_pair(premise, hypothesis, rng) == expected
+        # shared swaps: synonyms on both texts first, then sampling on both
+        rng, expected_rng = random.Random(seed), random.Random(seed)
+        words = shared_synonyms.perturb_pair(premise, hypothesis, expected_rng)
+        expected = (sampler.perturb(words[0], expected_rng), sampler.perturb(words[1], expected_rng))
+        assert shared.perturb_pair(premise, hypothesis, rng) == expected
+    with pytest.raises(ConfigurationError, match="only the last may segment"):
+        Chain([sampler, shared_synonyms]).perturb_pair("a b", "b", random.Random(0))

@@ -71,6 +71,43 @@ def test_same_seed_same_copy(table):
     assert len(outs) > 1
 
 
+def test_pairs_are_perturbed_one_text_after_the_other_by_default(table):
+    perturber = SynonymPerturber(table)
+    premise, hypothesis = "the cat saw a big dog", "a cat and a dog"
+    for seed in range(20):
+        rng, expected_rng = random.Random(seed), random.Random(seed)
+        expected = (perturber.perturb(premise, expected_rng), perturber.perturb(hypothesis, expected_rng))
+        assert perturber.perturb_pair(premise, hypothesis, rng) == expected
+        assert rng.random() == expected_rng.random()  # the same draws, in the same order
+
+
+def test_shared_pair_swaps_reuse_the_first_texts_replacement_of_a_shared_word(table):
+    shared = SynonymPerturber(table, shared_pair_swaps=True)
+    premise, hypothesis = "cat saw a big dog and a cat", "a cat and a big big hound dog"
+    seen = set()
+    for seed in range(100):
+        first, second = shared.perturb_pair(premise, hypothesis, random.Random(seed))
+        # the premise is the paper's copy of it, drawn from the same generator
+        assert first == SynonymPerturber(table).perturb(premise, random.Random(seed))
+        replaced = dict(zip(premise.split(" "), first.split(" ")))  # a word's first occurrence wins ...
+        replaced["cat"] = first.split(" ")[0]
+        hyp, out = hypothesis.split(" "), second.split(" ")
+        assert out[1] == replaced["cat"] and out[5] == out[4] == replaced["big"] and out[7] == replaced["dog"]
+        assert out[6] == "hound" and out[0] == out[3] == "a"  # "hound" has no entry: kept
+        seen.add((first.split(" ")[7], out[1]))  # the premise's second "cat" is drawn on its own
+    assert any(a != b for a, b in seen)
+    # a word only the second text has is drawn as usual: with nothing shared, the same as the paper's
+    rng, expected_rng = random.Random(3), random.Random(3)
+    assert shared.perturb_pair("a", "cat dog", rng) == SynonymPerturber(table).perturb_pair("a", "cat dog", expected_rng)
+
+
+def test_shared_pair_swaps_leave_single_sentences_as_the_paper_perturbs_them(table):
+    shared, paper = SynonymPerturber(table, shared_pair_swaps=True), SynonymPerturber(table)
+    for seed in range(20):
+        sentence = "cat big dog cat big dog cat"
+        assert shared.perturb_pair(sentence, None, random.Random(seed)) == (paper.perturb(sentence, random.Random(seed)), None)
+
+
 @pytest.mark.parametrize(
     "content, match",
     [

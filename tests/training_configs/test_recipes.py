@@ -165,3 +165,24 @@ def test_ramp_up_and_balance_reach_the_model_and_a_malformed_value_names_its_var
         with pytest.raises(RuntimeError, match=f"{name}=prediction_consistency: expected NAME=NUMBER"):
             Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet"))
         monkeypatch.setenv(name, "")
+
+
+def test_shared_pair_swaps_reach_the_synonym_perturber_alone_and_in_a_chain(monkeypatch, tiny_encoders):
+    from eapr_plugin.perturbers import Perturber
+
+    for name in EXT_VARS:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("EAPR_ENCODER", tiny_encoders["tiny-xlmr"])  # subword sampling reads its tokenizer
+
+    def perturber():
+        config = Params.from_file(str(CONFIGS / "xnli_consistency.jsonnet")).as_dict()
+        return Perturber.from_params(Params(config["dataset_reader"]["perturber"]))
+
+    assert not perturber().joint_pairs  # the paper's independent perturbation by default
+    monkeypatch.setenv("EAPR_SHARED_PAIR_SWAPS", "true")
+    assert perturber().joint_pairs
+    monkeypatch.setenv("EAPR_PERTURBER", "synonym+subword_sampling")
+    assert perturber().joint_pairs and perturber().perturbers[0].joint_pairs
+    monkeypatch.setenv("EAPR_SHARED_PAIR_SWAPS", "yes")
+    with pytest.raises(ConfigurationError, match="EAPR_SHARED_PAIR_SWAPS"):
+        register_ext_var_defaults()
