@@ -53,7 +53,7 @@ def test_term_influence_benchmark(tiny_encoders, synonym_table, nli_files, tmp_p
 
 
 @pytest.mark.slow
-def test_alignment_benchmark(tiny_encoders, nli_files, synonym_table, tmp_path):
+def test_alignment_and_perturbation_shift_benchmarks(tiny_encoders, nli_files, synonym_table, tmp_path):
     env = tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["en"], synonym_table)
     run_allennlp(["train", "training_configs/xnli_eapr.jsonnet", "-s", tmp_path / "eapr"], env)
     out = tmp_path / "alignment.json"
@@ -73,6 +73,17 @@ def test_alignment_benchmark(tiny_encoders, nli_files, synonym_table, tmp_path):
     assert twice["mean_centroid_distance"] == pytest.approx(once["mean_centroid_distance"])
     assert twice["std_retrieval_accuracy"] == 0.0 and twice["std_centroid_distance"] == pytest.approx(0.0, abs=1e-7)
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    # the same archive: its English dev rows, then their synonym copies (the paper's, and shared swaps)
+    out = tmp_path / "shift.json"
+    run(["benchmarks/perturbation_shift.py", "--synonyms", synonym_table, "--archive", f"eapr={archive}",
+         "--out", str(out)])
+    shift = json.loads(out.read_text())["results"]["eapr"]["runs"][str(archive)]
+    best = json.loads((tmp_path / "eapr" / "metrics.json").read_text())["best_validation_accuracy"]
+    assert shift["accuracy_original"] == pytest.approx(best)  # what training measured on those rows
+    assert shift["rows"] == len(open(nli_files["en"], encoding="utf-8").read().splitlines())
+    for kind in ("paper", "shared"):
+        assert 0 < shift[f"changed_{kind}"] <= 1
+        assert abs(shift[f"accuracy_{kind}"] - shift["accuracy_original"]) <= shift[f"flipped_{kind}"] + 1e-9
 
 
 @pytest.mark.slow
