@@ -77,6 +77,23 @@ def alignment(path, report):
     print()
 
 
+def perturbation_shift(path, report):
+    print(f"Perturbation shift, `{Path(path).name}` ({report['date']}; English rows each run selected on, "
+          "then the same rows perturbed as training perturbs them (copy 0 of each example): the paper's copy, "
+          "each text on its own, and for pairs shared swaps; mean ± std over the archives (seeds) listed):\n")
+    print("| model | runs | accuracy, original | paper's copies | flipped | shared swaps | flipped |")
+    print("|---|---|---|---|---|---|---|")
+    for name, result in report["results"].items():
+        summary = result["summary"]
+
+        def cell(key):
+            return f"{100 * summary[key]['mean']:.1f} ± {100 * summary[key]['std']:.1f}" if key in summary else "–"
+
+        print(f"| {name} | {len(result['runs'])} | {cell('accuracy_original')} | {cell('accuracy_paper')} | "
+              f"{cell('flipped_paper')} | {cell('accuracy_shared')} | {cell('flipped_shared')} |")
+    print()
+
+
 def influence_sweep(reports):
     """One row per (α, β): each weighted term's encoder gradient norm ÷ the task CE's."""
     first = reports[0][1]["settings"]
@@ -245,10 +262,10 @@ def paired_delta(summary, reference) -> str:
 
 
 def tables(results: Path) -> None:
-    """Accuracy tables first (per protocol), then alignment, speed, the term-influence sweep, the
-    accuracy-by-weight sweep and the generalized cross-lingual tables."""
+    """Accuracy tables first (per protocol), then alignment, the perturbation shift, speed, the
+    term-influence sweep, the accuracy-by-weight sweep and the generalized cross-lingual tables."""
     paths = sorted(glob.glob(str(results / "*.json")))
-    order = ("accuracy", "alignment", "speed", "term_influence", "weights", "cross_lingual")
+    order = ("accuracy", "alignment", "perturbation_shift", "speed", "term_influence", "weights", "cross_lingual")
     influences, weights, crosses = [], [], []
     for prefix in order:
         chosen = [p for p in paths if Path(p).name.startswith(prefix)]
@@ -261,6 +278,8 @@ def tables(results: Path) -> None:
                 accuracy(path, data)
             elif prefix == "alignment":
                 alignment(path, data)
+            elif prefix == "perturbation_shift":
+                perturbation_shift(path, data)
             elif prefix == "speed":
                 speed(data)
             elif prefix == "term_influence":

@@ -74,7 +74,7 @@ def test_alignment_and_perturbation_shift_benchmarks(tiny_encoders, nli_files, s
     assert twice["std_retrieval_accuracy"] == 0.0 and twice["std_centroid_distance"] == pytest.approx(0.0, abs=1e-7)
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     # the same archive: its English dev rows, then their synonym copies (the paper's, and shared swaps)
-    out = tmp_path / "shift.json"
+    out = tmp_path / "perturbation_shift.json"
     run(["benchmarks/perturbation_shift.py", "--synonyms", synonym_table, "--archive", f"eapr={archive}",
          "--out", str(out)])
     shift = json.loads(out.read_text())["results"]["eapr"]["runs"][str(archive)]
@@ -84,6 +84,9 @@ def test_alignment_and_perturbation_shift_benchmarks(tiny_encoders, nli_files, s
     for kind in ("paper", "shared"):
         assert 0 < shift[f"changed_{kind}"] <= 1
         assert abs(shift[f"accuracy_{kind}"] - shift["accuracy_original"]) <= shift[f"flipped_{kind}"] + 1e-9
+    table = run(["benchmarks/report.py", str(tmp_path)]).stdout
+    row = f"| eapr | 1 | {100 * shift['accuracy_original']:.1f} ± 0.0 | {100 * shift['accuracy_paper']:.1f} ± 0.0 |"
+    assert "Perturbation shift, `perturbation_shift.json`" in table and row in table
 
 
 @pytest.mark.slow
