@@ -3,8 +3,9 @@ How far the training perturbation moves a trained model's English predictions: e
 the English rows its run selected on (its `validation_dataset_reader` and `validation_data_path`),
 then the same rows perturbed the way training perturbs them, once as the paper does (each text on
 its own) and, for pair tasks, with `shared_pair_swaps` (the second text reuses the first text's
-synonym for every word they share). Copies are drawn as the reader draws copy 0 of each example
-(`random.Random("SEED|example_id|0")`, SEED = the archive's reader seed).
+synonym for every word they share). The copies are copy 0 of each example as the run's own reader
+class draws it, with its training seed; a file without labels, no rows, or a table that changes no
+row is an error.
 
 Per archive: accuracy on the originals and on each kind of copy, and the share of rows whose
 prediction the copy flips; per model (several archives = seeds) their mean ± std. A large drop on
@@ -15,8 +16,8 @@ breaks what its label rests on, not only the words. Writes JSON.
         --archive xnli=runs/.../seed1/model.tar.gz,runs/.../seed2/model.tar.gz --out results.json
 """
 import argparse
+import copy
 import json
-import random
 import sys
 from datetime import date
 from pathlib import Path
@@ -33,23 +34,27 @@ from allennlp.predictors import Predictor  # noqa: E402
 
 import eapr_plugin  # noqa: E402,F401
 from eapr_plugin.common.reporting import mean_std  # noqa: E402
-from eapr_plugin.perturbers import SynonymPerturber  # noqa: E402
 
-Row = Tuple[str, Optional[str], str, str]  # text_a, text_b, label, example_id
+Row = Tuple[str, Optional[str], str, str, Optional[str]]  # text_a, text_b, label, perturbed_a, perturbed_b
 
 
-def read_rows(config: Params) -> Tuple[List[Row], int]:
-    """The rows the run selected on, and its reader's seed."""
-    reader_params = config["validation_dataset_reader"].as_dict()
-    seed = config["dataset_reader"].as_dict().get("seed", 0)
-    reader = DatasetReader.from_params(Params(reader_params))
+def read_rows(config: Params, synonyms: str, shared: bool) -> List[Row]:
+    """The rows the run selected on, each with copy 0 as the run's own reader would draw it (its
+    class, its seed), from the synonym table with or without shared pair swaps."""
+    params = copy.deepcopy(config["validation_dataset_reader"].as_dict())  # from_params pops what it reads
+    training = config["dataset_reader"].as_dict()
+    if "seed" in training:
+        params["seed"] = training["seed"]
+    params.update(num_perturbations=1, perturber={"type": "synonym", "table": synonyms, "shared_pair_swaps": shared})
+    reader = DatasetReader.from_params(Params(params))
+    path = config["validation_data_path"]
     rows = []
-    for instance in reader.read(config["validation_data_path"]):
+    for instance in reader.read(path):
+        if "label" not in instance.fields:
+            raise SystemExit(f"{path}: {instance['metadata']['example_id']} has no label; nothing to score against")
         meta = instance["metadata"].metadata
-        rows.append((meta["text_a"], meta.get("text_b"), instance["label"].label, meta["example_id"]))
-    if not rows:
-        raise SystemExit(f"{config['validation_data_path']}: no rows to score")
-    return rows, seed
+        rows.append((meta["text_a"], meta.get("text_b"), instance["label"].label, meta["perturbed_a"], meta.get("perturbed_b")))
+    return rows  # the reader itself refuses a file with no rows, or copies that all equal their originals
 
 
 def predict(predictor: Predictor, texts: List[Tuple[str, Optional[str]]], batch_size: int = 32) -> List[str]:
@@ -64,20 +69,18 @@ def predict(predictor: Predictor, texts: List[Tuple[str, Optional[str]]], batch_
 def measure(path: str, synonyms: str) -> Dict[str, float]:
     archive = load_archive(path)
     predictor = Predictor.from_archive(archive, "eapr_classifier")
-    rows, seed = read_rows(archive.config)
-    gold = [label for _, _, label, _ in rows]
-    original = predict(predictor, [(a, b) for a, b, _, _ in rows])
-    result = {"rows": len(rows), "seed": seed,
-              "accuracy_original": sum(p == g for p, g in zip(original, gold)) / len(rows)}
-    kinds = {"paper": SynonymPerturber(synonyms)}
+    rows = read_rows(archive.config, synonyms, shared=False)
+    gold = [label for _, _, label, _, _ in rows]
+    original = predict(predictor, [(a, b) for a, b, _, _, _ in rows])
+    result = {"rows": len(rows), "accuracy_original": sum(p == g for p, g in zip(original, gold)) / len(rows)}
+    kinds = {"paper": rows}
     if rows[0][1] is not None:
-        kinds["shared"] = SynonymPerturber(synonyms, shared_pair_swaps=True)
-    for kind, perturber in kinds.items():
-        copies = [perturber.perturb_pair(a, b, random.Random(f"{seed}|{example_id}|0")) for a, b, _, example_id in rows]
-        labels = predict(predictor, copies)
+        kinds["shared"] = read_rows(archive.config, synonyms, shared=True)
+    for kind, copies in kinds.items():
+        labels = predict(predictor, [(a, b) for _, _, _, a, b in copies])
         result[f"accuracy_{kind}"] = sum(p == g for p, g in zip(labels, gold)) / len(rows)
         result[f"flipped_{kind}"] = sum(p != q for p, q in zip(labels, original)) / len(rows)
-        result[f"changed_{kind}"] = sum(c != (a, b) for c, (a, b, _, _) in zip(copies, rows)) / len(rows)
+        result[f"changed_{kind}"] = sum((a, b) != (pa, pb) for a, b, _, pa, pb in copies) / len(rows)
     return result
 
 

@@ -84,6 +84,13 @@ def test_alignment_and_perturbation_shift_benchmarks(tiny_encoders, nli_files, s
     for kind in ("paper", "shared"):
         assert 0 < shift[f"changed_{kind}"] <= 1
         assert abs(shift[f"accuracy_{kind}"] - shift["accuracy_original"]) <= shift[f"flipped_{kind}"] + 1e-9
+    # a table that changes no row leaves nothing to measure: an error naming it, not copies equal to the rows
+    unused = tmp_path / "unused_synonyms.json"
+    unused.write_text(json.dumps({"zzzunusedword": ["zzzother"]}))
+    failed = run_script("benchmarks/perturbation_shift.py", ["--synonyms", unused, "--archive", f"eapr={archive}",
+                                                              "--out", tmp_path / "none.json"], check=False)
+    assert failed.returncode != 0 and "none of the" in failed.stderr and str(unused) in failed.stderr
+    assert not (tmp_path / "none.json").exists()
     table = run(["benchmarks/report.py", str(tmp_path)]).stdout
     row = f"| eapr | 1 | {100 * shift['accuracy_original']:.1f} ± 0.0 | {100 * shift['accuracy_paper']:.1f} ± 0.0 |"
     assert "Perturbation shift, `perturbation_shift.json`" in table and row in table
