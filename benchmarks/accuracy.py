@@ -51,8 +51,10 @@ retraining; into `languages_last/`, `languages_average2/`), and reports each sel
 English-dev one: per method its paired difference from English-dev selection, and the methods'
 paired differences under that selection.
 
-Finished runs (`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS_seedN/languages/metrics.json`) are reused, so
-an interrupted benchmark resumes; `--report-only` writes the report from the finished runs alone,
+Finished runs (`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS[_pCOPIES]_seedN/languages/metrics.json`;
+`_pCOPIES` where a pair method trains on other than 3 copies) are reused, so an interrupted
+benchmark resumes; a reused run must have been trained with the same recipe variables (recorded
+in its `benchmark_settings.json`), or the benchmark stops naming the ones that differ; `--report-only` writes the report from the finished runs alone,
 for runs made by several processes side by side (each with its own `--out`).
 """
 import argparse
@@ -134,9 +136,17 @@ def epochs_of(args, method: str) -> int:
     return args.epochs
 
 
-#: variables the harness sets itself; a variant may not override them
+#: variables the harness sets itself (`harness_env` and the protocols); a variant may not override them:
+#: they fix the budget (epochs, copies, batch), name the run folder (weights) or are the protocol's
 HARNESS_VARIABLES = ("EAPR_METHOD", "EAPR_SEED", "EAPR_ENCODER", "EAPR_EPOCHS", "EAPR_TASK", "EAPR_TRAIN_DATA",
-                     "EAPR_DEV_DATA", "EAPR_TRAIN_START", "EAPR_TRAIN_END", "EAPR_DEV_START", "EAPR_DEV_END")
+                     "EAPR_DEV_DATA", "EAPR_TRAIN_START", "EAPR_TRAIN_END", "EAPR_DEV_START", "EAPR_DEV_END",
+                     "EAPR_SYNONYMS", "EAPR_NUM_GPUS", "EAPR_MAX_LENGTH", "EAPR_BATCH_SIZE", "EAPR_GRAD_ACCUM",
+                     "EAPR_LR", "EAPR_AP_MODE", "EAPR_NUM_PERTURBATIONS", "EAPR_HEAD", "EAPR_ALPHA", "EAPR_BETA",
+                     "EAPR_EPOCH_EVAL")
+#: the recipe's default copies per example (training_configs/eapr.libsonnet); other counts name the run folder
+DEFAULT_PERTURBATIONS = 3
+#: what a run folder records of the recipe variables it was trained with (checked when it is reused)
+RUN_SETTINGS = "benchmark_settings.json"
 
 
 def parse_variants(args) -> Dict[str, Dict]:
@@ -178,8 +188,46 @@ def check_references(references, variants) -> List[str]:
 
 
 def run_dir_of(args, name: str, seed: int) -> Path:
+    """`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS[_pCOPIES]_seedN`: `_pCOPIES` for pair methods trained
+    on other than the recipe's 3 copies per example (plain fine-tuning trains on none)."""
     method = args.variants[name]["method"]
-    return Path(args.runs_dir) / args.protocol / f"{name}_a{args.alpha}_b{args.beta}_e{epochs_of(args, method)}_seed{seed}"
+    copies = (f"_p{args.num_perturbations}"
+              if method in PAIR_METHODS and args.num_perturbations != DEFAULT_PERTURBATIONS else "")
+    return (Path(args.runs_dir) / args.protocol
+            / f"{name}_a{args.alpha}_b{args.beta}_e{epochs_of(args, method)}{copies}_seed{seed}")
+
+
+#: recipe variables that change no weight: `EAPR_EPOCH_EVAL` only scores each epoch (restoring the
+#: random state it draws from), so `--oracle` may report on runs trained without it
+SCORING_ONLY = ("EAPR_EPOCH_EVAL",)
+
+
+def recipe_settings(env: Dict[str, str]) -> Dict[str, str]:
+    """The recipe variables (`EAPR_*` of `training_configs/eapr.libsonnet`) a training environment
+    trains with."""
+    return {key: value for key, value in sorted(env.items()) if key in EXT_VARS and key not in SCORING_ONLY}
+
+
+def check_reused(run_dir: Path, settings: Dict[str, str]) -> None:
+    """A finished run is reused only if it was trained with these recipe variables: one that differs
+    (another lr, perturber, copies ...) stops the benchmark naming the folder and the variables.
+    Folders from before the record are reused with a warning (nothing to check them against)."""
+    recorded = run_dir / RUN_SETTINGS
+    if not recorded.exists():
+        print(f"warning: {run_dir} has no {RUN_SETTINGS} (trained before the benchmark recorded its settings): "
+              "reused unchecked", flush=True)
+        return
+    trained = json.loads(recorded.read_text())
+    differ = sorted(key for key in set(trained) | set(settings) if trained.get(key) != settings.get(key))
+    if differ:
+        details = "; ".join(f"{key}: trained {trained.get(key)!r}, asked {settings.get(key)!r}" for key in differ)
+        raise SystemExit(f"{run_dir}: a finished run trained with other settings ({details}); "
+                         "move it away or use another --runs-dir")
+
+
+def ambient_recipe_variables(environ: Dict[str, str]) -> List[str]:
+    """Recipe variables set in the calling shell: they would reach every run unrecorded in its name."""
+    return sorted(key for key in environ if key in EXT_VARS)
 
 
 def run_record(run_dir: Path) -> Dict:
@@ -227,7 +275,10 @@ def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, fl
            "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta),
            **args.variants[name]["env"],
            **({"EAPR_EPOCH_EVAL": settings["_oracle"]} if args.oracle else {})}
-    if not (run_dir / "model.tar.gz").exists():
+    settings_now = recipe_settings(env)
+    if (run_dir / "model.tar.gz").exists():
+        check_reused(run_dir, settings_now)
+    else:
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
                         "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
                        stdout=open(f"{run_dir}.train.log", "w"), stderr=subprocess.STDOUT)
@@ -238,6 +289,7 @@ def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, fl
             state.unlink()
         print(f"{run_dir.name}: removed the finished run's optimizer states ({', '.join(s.name for s in states)})",
               flush=True)
+        (run_dir / RUN_SETTINGS).write_text(json.dumps(settings_now, indent=1))
     return evaluate(args, settings, run_dir / "model.tar.gz", run_dir / "languages", env)
 
 
@@ -323,6 +375,10 @@ def main() -> None:
                         help="train and evaluate nothing: write the report from the runs already finished "
                              "(e.g. after running seeds in parallel processes)")
     args = parser.parse_args()
+    ambient = ambient_recipe_variables(os.environ)
+    if ambient:
+        raise SystemExit(f"{', '.join(ambient)} set in the environment: the benchmark sets recipe variables itself "
+                         "(unset them; a setting of your own goes in --variant NAME METHOD EAPR_VAR=VALUE)")
     args.variants = parse_variants(args)
     args.references = check_references(args.references, args.variants)
     settings = protocol_settings(args.protocol, args.data_dir)

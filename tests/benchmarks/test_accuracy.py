@@ -149,3 +149,45 @@ def test_accuracy_variants_are_checked():
         ["balanced", "eapr", "EAPR_BALANCE=embedding_push=0.1,attention_pull=0.1"]]))
     assert variants == {"baseline": {"method": "baseline", "env": {}},
                         "balanced": {"method": "eapr", "env": {"EAPR_BALANCE": "embedding_push=0.1,attention_pull=0.1"}}}
+
+
+def test_reused_runs_must_match_the_settings_asked(tmp_path, capsys):
+    """A finished run folder is reused only when it was trained with the same recipe variables: one
+    that differs stops the benchmark naming the folder and the variable; a folder from before the
+    record is reused with a warning. The scoring-only `EAPR_EPOCH_EVAL` is not compared, and pair
+    methods on other than the recipe's 3 copies get their own folders."""
+    accuracy = load_accuracy()
+    run_dir = tmp_path / "eapr_a0.1_b1.0_e1_seed1"
+    run_dir.mkdir()
+    accuracy.check_reused(run_dir, {"EAPR_LR": "0.0001"})
+    assert f"{run_dir} has no benchmark_settings.json" in capsys.readouterr().out
+    trained = {"EAPR_LR": "0.0001", "EAPR_NUM_PERTURBATIONS": "3", "EAPR_METHOD": "eapr"}
+    (run_dir / accuracy.RUN_SETTINGS).write_text(json.dumps(trained))
+    accuracy.check_reused(run_dir, dict(trained))  # the same: reused silently
+    assert capsys.readouterr().out == ""
+    with pytest.raises(SystemExit, match="EAPR_NUM_PERTURBATIONS: trained '3', asked '1'"):
+        accuracy.check_reused(run_dir, {**trained, "EAPR_NUM_PERTURBATIONS": "1"})
+    with pytest.raises(SystemExit, match="EAPR_PC_WEIGHT: trained None, asked '5.0'"):
+        accuracy.check_reused(run_dir, {**trained, "EAPR_PC_WEIGHT": "5.0"})
+    env = {"EAPR_LR": "0.0001", "EAPR_EPOCH_EVAL": "dev=x.tsv", "EAPR_TEST_FIXTURES": "build", "PATH": "/bin"}
+    assert accuracy.recipe_settings(env) == {"EAPR_LR": "0.0001"}
+    assert accuracy.ambient_recipe_variables({"EAPR_PC_WEIGHT": "5", "EAPR_TEST_FIXTURES": "x"}) == ["EAPR_PC_WEIGHT"]
+    # run folders: `_pN` for a pair method's other copy counts; plain fine-tuning has none
+    args = SimpleNamespace(runs_dir=str(tmp_path), protocol="xnli", alpha=0.1, beta=1.0, epochs=3,
+                           num_perturbations=1, budget="equal-steps",
+                           variants=accuracy.parse_variants(SimpleNamespace(methods=["baseline", "consistency"],
+                                                                            variant=None)))
+    assert accuracy.run_dir_of(args, "consistency", 2).name == "consistency_a0.1_b1.0_e3_p1_seed2"
+    assert accuracy.run_dir_of(args, "baseline", 2).name == "baseline_a0.1_b1.0_e3_seed2"
+    args.num_perturbations, args.epochs = 3, 1
+    assert accuracy.run_dir_of(args, "consistency", 2).name == "consistency_a0.1_b1.0_e1_seed2"
+    assert accuracy.run_dir_of(args, "baseline", 2).name == "baseline_a0.1_b1.0_e3_seed2"
+
+
+def test_variants_may_not_change_the_budget():
+    """Every variable the harness sets (copies, batch, epochs, weights in the folder name ...) is
+    refused in a variant: it would change the budget or the folder's name would lie."""
+    accuracy = load_accuracy()
+    for key in ("EAPR_NUM_PERTURBATIONS", "EAPR_BATCH_SIZE", "EAPR_GRAD_ACCUM", "EAPR_ALPHA", "EAPR_LR"):
+        with pytest.raises(SystemExit, match=f"{key} is set by the harness itself"):
+            accuracy.parse_variants(SimpleNamespace(methods=["baseline"], variant=[["mine", "eapr", f"{key}=1"]]))
