@@ -205,7 +205,8 @@ SCORING_ONLY = ("EAPR_EPOCH_EVAL",)
 def recipe_settings(env: Dict[str, str]) -> Dict[str, str]:
     """The recipe variables (`EAPR_*` of `training_configs/eapr.libsonnet`) a training environment
     trains with."""
-    return {key: value for key, value in sorted(env.items()) if key in EXT_VARS and key not in SCORING_ONLY}
+    return {key: value for key, value in sorted(env.items())
+            if key in EXT_VARS and key not in SCORING_ONLY and value != ""}  # empty: the recipe's default
 
 
 def check_reused(run_dir: Path, settings: Dict[str, str]) -> None:
@@ -226,8 +227,9 @@ def check_reused(run_dir: Path, settings: Dict[str, str]) -> None:
 
 
 def ambient_recipe_variables(environ: Dict[str, str]) -> List[str]:
-    """Recipe variables set in the calling shell: they would reach every run unrecorded in its name."""
-    return sorted(key for key in environ if key in EXT_VARS)
+    """Recipe variables set in the calling shell: they would reach every run unrecorded in its name.
+    (Importing the plugin sets every unset one to "", the recipe's default.)"""
+    return sorted(key for key, value in environ.items() if key in EXT_VARS and value != "")
 
 
 def run_record(run_dir: Path) -> Dict:

@@ -159,8 +159,9 @@ def english_of(per_language) -> str:
 
 def budget(s) -> str:
     """The training budget of an accuracy report's settings, as the table captions state it."""
-    return (f"encoder `{s['encoder']}`; {s['epochs']} epoch(s), lr {s['lr']}, batch {s['batch_size']}, "
-            f"max length {s['max_length']}, head {s['head']}")
+    copies = f" over {s['num_perturbations']} perturbed copies per example" if "num_perturbations" in s else ""
+    return (f"encoder `{s['encoder']}`; pair methods {s['epochs']} epoch(s){copies}, lr {s['lr']}, "
+            f"batch {s['batch_size']}, max length {s['max_length']}, head {s['head']}")
 
 
 def accuracy(path, report):

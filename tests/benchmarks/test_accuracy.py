@@ -169,9 +169,11 @@ def test_reused_runs_must_match_the_settings_asked(tmp_path, capsys):
         accuracy.check_reused(run_dir, {**trained, "EAPR_NUM_PERTURBATIONS": "1"})
     with pytest.raises(SystemExit, match="EAPR_PC_WEIGHT: trained None, asked '5.0'"):
         accuracy.check_reused(run_dir, {**trained, "EAPR_PC_WEIGHT": "5.0"})
-    env = {"EAPR_LR": "0.0001", "EAPR_EPOCH_EVAL": "dev=x.tsv", "EAPR_TEST_FIXTURES": "build", "PATH": "/bin"}
+    env = {"EAPR_LR": "0.0001", "EAPR_EPOCH_EVAL": "dev=x.tsv", "EAPR_TEST_FIXTURES": "build", "PATH": "/bin",
+           "EAPR_PC_WEIGHT": ""}
     assert accuracy.recipe_settings(env) == {"EAPR_LR": "0.0001"}
-    assert accuracy.ambient_recipe_variables({"EAPR_PC_WEIGHT": "5", "EAPR_TEST_FIXTURES": "x"}) == ["EAPR_PC_WEIGHT"]
+    assert accuracy.ambient_recipe_variables(
+        {"EAPR_PC_WEIGHT": "5", "EAPR_TEST_FIXTURES": "x", "EAPR_RAMP_UP": ""}) == ["EAPR_PC_WEIGHT"]
     # run folders: `_pN` for a pair method's other copy counts; plain fine-tuning has none
     args = SimpleNamespace(runs_dir=str(tmp_path), protocol="xnli", alpha=0.1, beta=1.0, epochs=3,
                            num_perturbations=1, budget="equal-steps",

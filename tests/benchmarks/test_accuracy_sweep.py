@@ -26,10 +26,10 @@ def test_weight_sweep_variants_oracle_and_reselect(tiny_encoders, synonym_table,
     # --oracle over runs trained without it: said, not silently left out
     gathered = run_script("benchmarks/accuracy.py", common + ["--seeds", "1", "--report-only", "--oracle", "--out", str(paper_weights)]).stdout
     assert "warning: --oracle: eapr seeds 1 were reused from runs trained without it" in gathered
-    config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "config.json").read_text())
+    config = json.loads((tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_p2_seed1" / "config.json").read_text())
     assert {"type": "embedding_push", "weight": 1.0} in config["model"]["loss_terms"]
     assert config["dataset_reader"]["perturber"]["type"] == "synonym"
-    sampled = json.loads((tmp_path / "runs" / "sib200" / "eapr_sampled_a1.0_b1.0_e1_seed1" / "config.json").read_text())
+    sampled = json.loads((tmp_path / "runs" / "sib200" / "eapr_sampled_a1.0_b1.0_e1_p2_seed1" / "config.json").read_text())
     assert sampled["dataset_reader"]["perturber"]["type"] == "subword_sampling"
     variant = json.loads((sweep / "weights_sib200_a1.0_b1.0.json").read_text())["summary"]["eapr_sampled"]["variant"]
     assert variant == {"method": "eapr", "env": {"EAPR_PERTURBER": "subword_sampling"}}
@@ -48,7 +48,7 @@ def test_weight_sweep_variants_oracle_and_reselect(tiny_encoders, synonym_table,
     last = oracle_report["selections"]["last"]
     assert last["summary"]["eapr"]["non_english_by_seed"] == oracle_report["summary"]["eapr"]["non_english_by_seed"]
     assert last["minus_english_dev"]["eapr_sampled"]["mean"] == 0.0
-    assert (tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_seed1" / "languages_last" / "metrics.json").exists()
+    assert (tmp_path / "runs" / "sib200" / "eapr_a1.0_b1.0_e1_p2_seed1" / "languages_last" / "metrics.json").exists()
     assert "Selection `last`" in (sweep / "weights_sib200_a1.0_b1.0.md").read_text()
     table = run_script("benchmarks/report.py", [str(sweep)]).stdout
     assert "Accuracy of EAPR by loss weight, sib200 protocol" in table
