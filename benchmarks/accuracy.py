@@ -350,7 +350,7 @@ def main() -> None:
     parser.add_argument("--grad-accum", type=int, default=1)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--ap-mode", default="exact", choices=["exact", "masked"])
-    parser.add_argument("--num-perturbations", type=int, default=3)
+    parser.add_argument("--num-perturbations", type=int, default=DEFAULT_PERTURBATIONS)
     parser.add_argument("--num-gpus", type=int, default=0)
     parser.add_argument("--head", default=None, help="classification head (default: by encoder type)")
     parser.add_argument("--alpha", type=float, default=PAPER_WEIGHTS[0], help="Embedding-Push weight (EAPR methods)")

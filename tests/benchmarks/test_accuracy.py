@@ -174,7 +174,10 @@ def test_reused_runs_must_match_the_settings_asked(tmp_path, capsys):
     assert accuracy.recipe_settings(env) == {"EAPR_LR": "0.0001"}
     assert accuracy.ambient_recipe_variables(
         {"EAPR_PC_WEIGHT": "5", "EAPR_TEST_FIXTURES": "x", "EAPR_RAMP_UP": ""}) == ["EAPR_PC_WEIGHT"]
-    # run folders: `_pN` for a pair method's other copy counts; plain fine-tuning has none
+    # run folders: `_pN` for a pair method's other copy counts; plain fine-tuning has none. The
+    # unmarked count is the recipe's own default.
+    recipe = (REPO / "training_configs" / "eapr.libsonnet").read_text()
+    assert f'num("EAPR_NUM_PERTURBATIONS", {accuracy.DEFAULT_PERTURBATIONS})' in recipe
     args = SimpleNamespace(runs_dir=str(tmp_path), protocol="xnli", alpha=0.1, beta=1.0, epochs=3,
                            num_perturbations=1, budget="equal-steps",
                            variants=accuracy.parse_variants(SimpleNamespace(methods=["baseline", "consistency"],
