@@ -55,7 +55,8 @@ Finished runs (`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS[_pCOPIES]_seedN/lang
 `_pCOPIES` where a pair method trains on other than 3 copies) are reused, so an interrupted
 benchmark resumes; a reused run must have been trained with the same recipe variables (recorded
 in its `benchmark_settings.json`), or the benchmark stops naming the ones that differ; `--report-only` writes the report from the finished runs alone,
-for runs made by several processes side by side (each with its own `--out`).
+for runs made by several processes side by side (each with its own `--out`). `--jobs N` trains N
+runs side by side itself, each in its own process (`OMP_NUM_THREADS` = CPUs ÷ N unless set).
 """
 import argparse
 import json
