@@ -1,0 +1,108 @@
+"""
+Paired differences between methods of two accuracy reports (`benchmarks/accuracy.py` JSON files),
+by seed, on the non-English macro average: the comparison `--references` makes within one report,
+across reports made under different harness settings (say, the pair methods at 1 epoch over 3
+copies against 3 epochs over 1 copy, both at the same optimizer steps).
+
+    python benchmarks/compare_reports.py \
+        benchmarks/results/accuracy_xnli_one_copy.json:two_stream_ce \
+        benchmarks/results/accuracy_xnli_equal_steps.json:two_stream_ce [MINE THEIRS ...]
+
+Each pair is `MINE THEIRS` (`FILE:NAME`, NAME a method or variant of that report) and prints
+`MINE - THEIRS` with its 95% t interval over the seeds both have, the optimizer steps of each side
+and the harness settings in which the two reports differ. Two reports of different protocols, or
+sides trained at different optimizer steps (not an equal-cost comparison), stop it with a message
+naming them. Where both reports hold the same method with the same settings for it (plain
+fine-tuning, typically), `--check-shared NAME` requires its per-seed accuracies to be identical in
+both, which is what makes runs of the two reports pair by seed at all.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from eapr_plugin.common.paired import describe, paired_seeds  # noqa: E402
+
+#: settings that do not change what a run computes (where its outputs go, how many at once)
+NOT_TRAINING = ("out", "report_only", "references", "runs_dir", "jobs", "bootstrap_samples", "seeds",
+                "methods", "variant", "variants", "reselect", "reselect_average_last", "threads")
+
+
+def side(spec: str) -> Tuple[Path, str, Dict]:
+    path, colon, name = spec.rpartition(":")
+    if not colon or not path:
+        raise SystemExit(f"{spec}: not FILE:NAME")
+    report = json.loads(Path(path).read_text())
+    if name not in report.get("summary", {}):
+        raise SystemExit(f"{spec}: {path} has no {name!r} (it has {', '.join(report.get('summary', {}))})")
+    return Path(path), name, report
+
+
+def differing_settings(mine: Dict, theirs: Dict) -> List[str]:
+    keys = sorted((set(mine) | set(theirs)) - set(NOT_TRAINING))
+    return [f"{key} {mine.get(key)!r} vs {theirs.get(key)!r}" for key in keys if mine.get(key) != theirs.get(key)]
+
+
+def compare(mine_spec: str, theirs_spec: str) -> Dict:
+    mine_path, mine, mine_report = side(mine_spec)
+    theirs_path, theirs, theirs_report = side(theirs_spec)
+    if mine_report["protocol"] != theirs_report["protocol"]:
+        raise SystemExit(f"{mine_spec} vs {theirs_spec}: protocols differ "
+                         f"({mine_report['protocol']} vs {theirs_report['protocol']})")
+    steps = (mine_report["summary"][mine]["optimizer_steps"], theirs_report["summary"][theirs]["optimizer_steps"])
+    if steps[0] != steps[1]:
+        raise SystemExit(f"{mine_spec} vs {theirs_spec}: optimizer steps differ ({steps[0]} vs {steps[1]}): "
+                         "not an equal-cost comparison")
+    result = paired_seeds(mine_report["summary"][mine]["non_english_by_seed"],
+                          theirs_report["summary"][theirs]["non_english_by_seed"])
+    return {"mine": mine_spec, "theirs": theirs_spec, "optimizer_steps": steps[0],
+            "settings_differ": differing_settings(mine_report["settings"], theirs_report["settings"]),
+            "average_non_english": result}
+
+
+def check_shared(name: str, first: Dict, second: Dict, first_path: str, second_path: str) -> str:
+    """The same method in both reports: identical per-seed accuracies on the seeds both ran."""
+    a, b = first["runs"].get(name), second["runs"].get(name)
+    if a is None or b is None:
+        raise SystemExit(f"--check-shared {name}: not in both {first_path} and {second_path}")
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        raise SystemExit(f"--check-shared {name}: no seed in both {first_path} and {second_path}")
+    differ = [seed for seed in seeds if a[seed] != b[seed]]
+    if differ:
+        raise SystemExit(f"--check-shared {name}: seeds {', '.join(differ)} differ between {first_path} and "
+                         f"{second_path}: the two reports' runs do not pair by seed")
+    return f"{name}: identical in both reports on seeds {', '.join(seeds)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sides", nargs="+", metavar="FILE:NAME", help="pairs MINE THEIRS")
+    parser.add_argument("--check-shared", nargs="+", default=[], metavar="NAME",
+                        help="methods both reports ran the same way: their per-seed accuracies must be identical")
+    parser.add_argument("--out", default=None, help="JSON output (optional)")
+    args = parser.parse_args()
+    if len(args.sides) % 2:
+        raise SystemExit(f"{len(args.sides)} FILE:NAME given: pairs MINE THEIRS need an even number")
+    checks = []
+    for name in args.check_shared:
+        files = sorted({spec.rpartition(":")[0] for spec in args.sides})
+        if len(files) != 2:
+            raise SystemExit(f"--check-shared {name}: needs exactly two report files among the pairs ({len(files)})")
+        reports = [json.loads(Path(path).read_text()) for path in files]
+        checks.append(check_shared(name, reports[0], reports[1], files[0], files[1]))
+        print(checks[-1])
+    results = [compare(args.sides[i], args.sides[i + 1]) for i in range(0, len(args.sides), 2)]
+    for result in results:
+        print(f"{result['mine']} - {result['theirs']} ({result['optimizer_steps']} steps): "
+              f"{describe(result['average_non_english'])}"
+              + (f"; settings differ: {', '.join(result['settings_differ'])}" if result["settings_differ"] else ""))
+    if args.out:
+        Path(args.out).write_text(json.dumps({"checks": checks, "comparisons": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

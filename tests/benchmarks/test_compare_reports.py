@@ -1,0 +1,68 @@
+"""`benchmarks/compare_reports.py`: paired differences across two accuracy reports, checked against
+a paired t interval computed here; the refusals (other protocol, other step count, a shared method
+whose runs differ) name what differs."""
+import importlib.util
+import json
+import math
+import statistics
+from unittest.mock import patch
+
+import pytest
+
+from tests.support.cli import REPO, run_script
+
+T_975_4 = 2.7764451051977987  # Student t, 97.5th percentile, 4 degrees of freedom (tables)
+
+
+def report(path, protocol, settings, summary, runs):
+    path.write_text(json.dumps({"protocol": protocol, "settings": settings, "summary": summary, "runs": runs}))
+    return path
+
+
+def summary_of(by_seed, steps=234):
+    return {"non_english_by_seed": by_seed, "optimizer_steps": [steps]}
+
+
+def test_compare_reports(tmp_path):
+    plain_runs = {str(s): {"en": 0.5 + s / 100, "de": 0.4 + s / 200} for s in range(1, 6)}
+    plain = {str(s): 0.4 + s / 200 for s in range(1, 6)}
+    one_copy = {str(s): v for s, v in zip(plain, (0.43, 0.405, 0.42, 0.435, 0.41))}
+    three_copies = {str(s): v for s, v in zip(plain, (0.42, 0.42, 0.40, 0.43, 0.40))}
+    a = report(tmp_path / "a.json", "xnli", {"epochs": 3, "num_perturbations": 1, "lr": 1e-4, "out": "a"},
+               {"baseline": summary_of(plain), "tsce": summary_of(one_copy)}, {"baseline": plain_runs})
+    b = report(tmp_path / "b.json", "xnli", {"epochs": 1, "num_perturbations": 3, "lr": 1e-4, "out": "b"},
+               {"baseline": summary_of(plain), "tsce": summary_of(three_copies)}, {"baseline": plain_runs})
+    out = tmp_path / "out.json"
+    printed = run_script("benchmarks/compare_reports.py", [f"{a}:tsce", f"{b}:tsce", "--check-shared", "baseline",
+                                                           "--out", out]).stdout
+    assert "baseline: identical in both reports on seeds 1, 2, 3, 4, 5" in printed
+    differences = [one_copy[s] - three_copies[s] for s in plain]
+    mean, std = statistics.mean(differences), statistics.stdev(differences)
+    half = T_975_4 * std / math.sqrt(5)
+    result = json.loads(out.read_text())["comparisons"][0]
+    assert result["average_non_english"]["mean"] == pytest.approx(mean)
+    assert result["average_non_english"]["ci_low"] == pytest.approx(mean - half)
+    assert result["average_non_english"]["ci_high"] == pytest.approx(mean + half)
+    assert result["settings_differ"] == ["epochs 3 vs 1", "num_perturbations 1 vs 3"]  # not `out`
+    assert f"{100 * mean:+.2f} [{100 * (mean - half):+.2f}, {100 * (mean + half):+.2f}] (5 seeds;" in printed
+
+    # the refusals, in process (the script's functions)
+    spec = importlib.util.spec_from_file_location("compare_reports", REPO / "benchmarks" / "compare_reports.py")
+    compare_reports = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare_reports)
+
+    def refused(*args):
+        with pytest.raises(SystemExit) as stop:
+            with patch("sys.argv", ["compare_reports.py", *map(str, args)]):
+                compare_reports.main()
+        return str(stop.value)
+
+    other = report(tmp_path / "c.json", "sib200", {}, {"tsce": summary_of(one_copy)}, {})
+    assert "protocols differ (xnli vs sib200)" in refused(f"{a}:tsce", f"{other}:tsce")
+    longer = report(tmp_path / "d.json", "xnli", {}, {"tsce": summary_of(one_copy, steps=468)}, {})
+    assert "optimizer steps differ ([234] vs [468]): not an equal-cost comparison" in refused(f"{a}:tsce", f"{longer}:tsce")
+    assert f"{a} has no 'eapr'" in refused(f"{a}:eapr", f"{b}:tsce")
+    assert "pairs MINE THEIRS need an even number" in refused(f"{a}:tsce")
+    shifted = report(tmp_path / "e.json", "xnli", {}, {"tsce": summary_of(one_copy)},
+                     {"baseline": {**plain_runs, "3": {"en": 0.0, "de": 0.0}}})
+    assert "seeds 3 differ" in refused(f"{a}:tsce", f"{shifted}:tsce", "--check-shared", "baseline")
