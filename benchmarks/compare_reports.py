@@ -81,8 +81,9 @@ def check_shared(name: str, first: Dict, second: Dict, first_path: str, second_p
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sides", nargs="+", metavar="FILE:NAME", help="pairs MINE THEIRS")
-    parser.add_argument("--check-shared", nargs="+", default=[], metavar="NAME",
-                        help="methods both reports ran the same way: their per-seed accuracies must be identical")
+    parser.add_argument("--check-shared", action="append", default=[], metavar="NAME",
+                        help="a method both reports ran the same way (repeatable): its per-seed accuracies must be "
+                             "identical in both")
     parser.add_argument("--out", default=None, help="JSON output (optional)")
     args = parser.parse_args()
     if len(args.sides) % 2:

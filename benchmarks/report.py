@@ -159,7 +159,8 @@ def english_of(per_language) -> str:
 
 def budget(s) -> str:
     """The training budget of an accuracy report's settings, as the table captions state it."""
-    copies = f" over {s['num_perturbations']} perturbed copies per example" if "num_perturbations" in s else ""
+    n = s.get("num_perturbations")
+    copies = f" over {n} perturbed cop{'y' if n == 1 else 'ies'} per example" if n is not None else ""
     return (f"encoder `{s['encoder']}`; pair methods {s['epochs']} epoch(s){copies}, lr {s['lr']}, "
             f"batch {s['batch_size']}, max length {s['max_length']}, head {s['head']}")
 

@@ -33,7 +33,7 @@ def test_compare_reports(tmp_path):
     b = report(tmp_path / "b.json", "xnli", {"epochs": 1, "num_perturbations": 3, "lr": 1e-4, "out": "b"},
                {"baseline": summary_of(plain), "tsce": summary_of(three_copies)}, {"baseline": plain_runs})
     out = tmp_path / "out.json"
-    printed = run_script("benchmarks/compare_reports.py", [f"{a}:tsce", f"{b}:tsce", "--check-shared", "baseline",
+    printed = run_script("benchmarks/compare_reports.py", ["--check-shared", "baseline", f"{a}:tsce", f"{b}:tsce",
                                                            "--out", out]).stdout
     assert "baseline: identical in both reports on seeds 1, 2, 3, 4, 5" in printed
     differences = [one_copy[s] - three_copies[s] for s in plain]
