@@ -138,7 +138,7 @@ def epochs_of(args, method: str) -> int:
     return args.epochs
 
 
-#: variables the harness sets itself (`harness_env` and the protocols); a variant may not override them:
+#: variables the harness sets itself (`harness_env`, with the protocols'); a variant may not override them:
 #: they fix the budget (epochs, copies, batch), name the run folder (weights) or are the protocol's
 HARNESS_VARIABLES = ("EAPR_METHOD", "EAPR_SEED", "EAPR_ENCODER", "EAPR_EPOCHS", "EAPR_TASK", "EAPR_TRAIN_DATA",
                      "EAPR_DEV_DATA", "EAPR_TRAIN_START", "EAPR_TRAIN_END", "EAPR_DEV_START", "EAPR_DEV_END",
@@ -267,18 +267,23 @@ def correct_by_language(run_dir: Path) -> Dict[str, str]:
     return {language: result["correct"] for language, result in report["languages"].items()}
 
 
+def harness_env(args, settings, method: str, seed: int) -> Dict[str, str]:
+    """The recipe variables the harness sets for one run (each one in `HARNESS_VARIABLES`, so that no
+    variant overrides it): the protocol's, the budget's, the seed and the method."""
+    return {**{k: v for k, v in settings.items() if not k.startswith("_")},
+            "EAPR_METHOD": method, "EAPR_SEED": str(seed), "EAPR_ENCODER": args.encoder,
+            "EAPR_SYNONYMS": args.synonyms, "EAPR_NUM_GPUS": str(args.num_gpus),
+            "EAPR_MAX_LENGTH": str(args.max_length), "EAPR_BATCH_SIZE": str(args.batch_size),
+            "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr),
+            "EAPR_EPOCHS": str(epochs_of(args, method)),
+            "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations),
+            "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta),
+            **({"EAPR_EPOCH_EVAL": settings["_oracle"]} if args.oracle else {})}
+
+
 def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, float]:
     method = args.variants[name]["method"]
-    env = {**evaluation_env(args), **{k: v for k, v in settings.items() if not k.startswith("_")},
-           "EAPR_METHOD": method, "EAPR_SEED": str(seed),
-           "EAPR_SYNONYMS": args.synonyms, "EAPR_NUM_GPUS": str(args.num_gpus),
-           "EAPR_MAX_LENGTH": str(args.max_length), "EAPR_BATCH_SIZE": str(args.batch_size),
-           "EAPR_GRAD_ACCUM": str(args.grad_accum), "EAPR_LR": str(args.lr),
-           "EAPR_EPOCHS": str(epochs_of(args, method)),
-           "EAPR_AP_MODE": args.ap_mode, "EAPR_NUM_PERTURBATIONS": str(args.num_perturbations),
-           "EAPR_HEAD": args.head or "", "EAPR_ALPHA": str(args.alpha), "EAPR_BETA": str(args.beta),
-           **args.variants[name]["env"],
-           **({"EAPR_EPOCH_EVAL": settings["_oracle"]} if args.oracle else {})}
+    env = {**evaluation_env(args), **harness_env(args, settings, method, seed), **args.variants[name]["env"]}
     settings_now = recipe_settings(env)
     if (run_dir / "model.tar.gz").exists():
         check_reused(run_dir, settings_now)

@@ -31,14 +31,17 @@ NOT_TRAINING = ("out", "report_only", "references", "runs_dir", "jobs", "bootstr
                 "methods", "variant", "variants", "reselect", "reselect_average_last", "threads")
 
 
-def side(spec: str) -> Tuple[Path, str, Dict]:
+def side(spec: str, reports: Dict[str, Dict]) -> Tuple[str, Dict]:
+    """`FILE:NAME` as (NAME, FILE's report), each file read once into `reports`."""
     path, colon, name = spec.rpartition(":")
     if not colon or not path:
         raise SystemExit(f"{spec}: not FILE:NAME")
-    report = json.loads(Path(path).read_text())
+    if path not in reports:
+        reports[path] = json.loads(Path(path).read_text())
+    report = reports[path]
     if name not in report.get("summary", {}):
         raise SystemExit(f"{spec}: {path} has no {name!r} (it has {', '.join(report.get('summary', {}))})")
-    return Path(path), name, report
+    return name, report
 
 
 def differing_settings(mine: Dict, theirs: Dict) -> List[str]:
@@ -46,9 +49,9 @@ def differing_settings(mine: Dict, theirs: Dict) -> List[str]:
     return [f"{key} {mine.get(key)!r} vs {theirs.get(key)!r}" for key in keys if mine.get(key) != theirs.get(key)]
 
 
-def compare(mine_spec: str, theirs_spec: str) -> Dict:
-    mine_path, mine, mine_report = side(mine_spec)
-    theirs_path, theirs, theirs_report = side(theirs_spec)
+def compare(mine_spec: str, theirs_spec: str, reports: Dict[str, Dict]) -> Dict:
+    mine, mine_report = side(mine_spec, reports)
+    theirs, theirs_report = side(theirs_spec, reports)
     if mine_report["protocol"] != theirs_report["protocol"]:
         raise SystemExit(f"{mine_spec} vs {theirs_spec}: protocols differ "
                          f"({mine_report['protocol']} vs {theirs_report['protocol']})")
@@ -58,6 +61,8 @@ def compare(mine_spec: str, theirs_spec: str) -> Dict:
                          "not an equal-cost comparison")
     result = paired_seeds(mine_report["summary"][mine]["non_english_by_seed"],
                           theirs_report["summary"][theirs]["non_english_by_seed"])
+    if not result["n"]:
+        raise SystemExit(f"{mine_spec} vs {theirs_spec}: no seed in both, nothing to pair")
     return {"mine": mine_spec, "theirs": theirs_spec, "optimizer_steps": steps[0],
             "settings_differ": differing_settings(mine_report["settings"], theirs_report["settings"]),
             "average_non_english": result}
@@ -88,15 +93,15 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.sides) % 2:
         raise SystemExit(f"{len(args.sides)} FILE:NAME given: pairs MINE THEIRS need an even number")
+    reports: Dict[str, Dict] = {}
+    results = [compare(args.sides[i], args.sides[i + 1], reports) for i in range(0, len(args.sides), 2)]
     checks = []
+    if args.check_shared and len(reports) != 2:
+        raise SystemExit(f"--check-shared: needs exactly two report files among the pairs ({len(reports)})")
     for name in args.check_shared:
-        files = sorted({spec.rpartition(":")[0] for spec in args.sides})
-        if len(files) != 2:
-            raise SystemExit(f"--check-shared {name}: needs exactly two report files among the pairs ({len(files)})")
-        reports = [json.loads(Path(path).read_text()) for path in files]
-        checks.append(check_shared(name, reports[0], reports[1], files[0], files[1]))
+        (first, first_report), (second, second_report) = sorted(reports.items())
+        checks.append(check_shared(name, first_report, second_report, first, second))
         print(checks[-1])
-    results = [compare(args.sides[i], args.sides[i + 1]) for i in range(0, len(args.sides), 2)]
     for result in results:
         print(f"{result['mine']} - {result['theirs']} ({result['optimizer_steps']} steps): "
               f"{describe(result['average_non_english'])}"

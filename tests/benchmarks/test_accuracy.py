@@ -202,6 +202,14 @@ def test_variants_may_not_change_the_budget():
     """Every variable the harness sets (copies, batch, epochs, weights in the folder name ...) is
     refused in a variant: it would change the budget or the folder's name would lie."""
     accuracy = load_accuracy()
+    # what the harness sets, on every protocol and with --oracle, is all in the refused list
+    for protocol in accuracy.PROTOCOLS:
+        args = SimpleNamespace(encoder="enc", synonyms="syn.json", num_gpus=0, max_length=64, batch_size=16,
+                               grad_accum=1, lr=1e-4, epochs=1, num_perturbations=3, budget="equal-steps",
+                               ap_mode="exact", head=None, alpha=0.1, beta=1.0, oracle=protocol == "sib200")
+        settings = accuracy.protocol_settings(protocol, "data")
+        for method in ("baseline", "eapr"):
+            assert set(accuracy.harness_env(args, settings, method, 1)) <= set(accuracy.HARNESS_VARIABLES)
     for key in ("EAPR_NUM_PERTURBATIONS", "EAPR_BATCH_SIZE", "EAPR_GRAD_ACCUM", "EAPR_ALPHA", "EAPR_LR"):
         with pytest.raises(SystemExit, match=f"{key} is set by the harness itself"):
             accuracy.parse_variants(SimpleNamespace(methods=["baseline"], variant=[["mine", "eapr", f"{key}=1"]]))

@@ -63,6 +63,8 @@ def test_compare_reports(tmp_path):
     assert "optimizer steps differ ([234] vs [468]): not an equal-cost comparison" in refused(f"{a}:tsce", f"{longer}:tsce")
     assert f"{a} has no 'eapr'" in refused(f"{a}:eapr", f"{b}:tsce")
     assert "pairs MINE THEIRS need an even number" in refused(f"{a}:tsce")
+    elsewhere = report(tmp_path / "f.json", "xnli", {}, {"tsce": summary_of({"7": 0.4, "8": 0.41})}, {})
+    assert "no seed in both, nothing to pair" in refused(f"{a}:tsce", f"{elsewhere}:tsce")
     shifted = report(tmp_path / "e.json", "xnli", {}, {"tsce": summary_of(one_copy)},
                      {"baseline": {**plain_runs, "3": {"en": 0.0, "de": 0.0}}})
     assert "seeds 3 differ" in refused(f"{a}:tsce", f"{shifted}:tsce", "--check-shared", "baseline")
