@@ -465,10 +465,7 @@ def in_order(by_method: Dict[str, Dict[int, Dict]], order) -> Dict[str, Dict[int
 
 
 def write_report(args, out: Path, runs, reselected, started: float) -> None:
-    import platform
-
-    import torch
-
+    from environment import machine, versions  # benchmarks/, this script's folder
     from eapr_plugin.common.paired import non_english_average_by_seed, paired_seeds
 
     summary, records = {}, {}
@@ -512,8 +509,7 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
     selections = {name: selection_report(by_method, summary, args.references) for name, by_method in reselected.items()}
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                   + ("GPU" if torch.cuda.is_available() else "no GPU"),
+        "machine": machine(0 if args.num_gpus else None), "versions": versions(),
         "settings": vars(args), "wall_s": time.time() - started, "runs": runs, "records": records,
         "summary": summary, "paired": paired, "selections": selections,
     }

@@ -174,12 +174,13 @@ def accuracy(path, report):
     equal_steps = s.get("budget") == "equal-steps"
     label = ("**equal optimizer steps**" if equal_steps else
              "**equal epochs** (plain fine-tuning makes a third of the pair methods' optimizer steps)")
-    oracle = (f" (runs trained again with every epoch scored on target-language dev and test sets for "
-              f"target-language selection, `--oracle`"
+    oracle = (" (runs trained again with every epoch scored on target-language dev and test sets for "
+              "target-language selection, `--oracle`"
               + (f" on {', '.join(s['oracle_languages'])}" if s.get("oracle_languages") else "") + ")"
               if s.get("oracle") else "")
     print(f"Accuracy, {report['protocol']} protocol, {label}{oracle}: {PROTOCOLS[report['protocol']]} ({report['date']}; "
-          f"{budget(s)}; mean ± std over the seeds listed; full table: `{Path(path).with_suffix('.md').name}`):\n")
+          f"{report['machine']}; {budget(s)}; mean ± std over the seeds listed; full table: "
+          f"`{Path(path).with_suffix('.md').name}`):\n")
     first = next(iter(report["summary"].values()))["per_language"]
     english = english_of(first)
     shown = [english] + [l for l in ("deu_Latn", "zho_Hans", "swh_Latn", "yor_Latn", "de", "zh", "ja", "sw")

@@ -39,8 +39,6 @@ import argparse
 import contextlib
 import functools
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -314,15 +312,12 @@ def main() -> None:
     if args.random_init:
         encoders = [random_init_copy(encoder, Path(args.random_init)) for encoder in args.encoders]
     results = [measure(args, encoder, batch_size, device) for encoder in encoders for batch_size in args.batch_sizes]
-    import allennlp
-    import transformers
+    from environment import machine, versions  # benchmarks/, this script's folder
 
     report = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-                   + (f"GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "no GPU used"),
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "allennlp": allennlp.__version__, "python": platform.python_version()},
+        "machine": machine(device.index or 0 if device.type == "cuda" else None, threads=True),
+        "versions": versions(),
         "settings": {k: v for k, v in vars(args).items() if k != "one"},
         "optimizers": {"reference": "loop", "plugin": dict(recipe_optimizer())["type"]},
         "results": results,

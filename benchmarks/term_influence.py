@@ -10,8 +10,6 @@ encoder; this measures it instead of assuming it.
 """
 import argparse
 import json
-import os
-import platform
 import random
 import sys
 from datetime import date
@@ -119,9 +117,11 @@ def main() -> None:
     start = gradient_norms(model, fixed)
     losses = train(model, instances, args)
     end = gradient_norms(model, fixed)
+    from environment import machine, versions  # benchmarks/, this script's folder
+
     report = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "machine": machine(), "versions": versions(),
         "settings": vars(args),
         "grad_norm_start": start,
         "grad_norm_end": end,

@@ -19,6 +19,8 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, sib200_data, tmp_path)
     report = json.loads(out.read_text())
     assert list(report["summary"]) == ["baseline", "eapr"]  # the benchmark's order, whatever finished first
     assert list(report["runs"]["eapr"]) == ["1", "2"]
+    # where the runs ran: no --num-gpus, so no GPU, whatever the machine has; the stack's versions
+    assert report["machine"].endswith("no GPU used") and report["versions"]["allennlp"] == "2.10.1"
     eapr = report["summary"]["eapr"]
     assert set(eapr["per_language"]) == {"eng_Latn", "deu_Latn", "fra_Latn", "zho_Hans"}
     assert eapr["average_non_english"]["n"] == 2

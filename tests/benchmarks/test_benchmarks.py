@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.support.cli import REPO, run_allennlp, run_script
 from tests.support.tasks import tiny_ext_vars, write_topic_task
@@ -21,6 +22,9 @@ def test_speed_benchmark(tiny_encoders, nli_files, synonym_table, tmp_path):
          "--batch-sizes", "4", "--rounds", "2", "--warmup", "0", "--out", str(out)] + common)
     report = json.loads(out.read_text())
     assert [(r["layers"], r["batch_size"]) for r in report["results"]] == [(6, 4), (6, 4)]
+    # the default device is the GPU where there is one; the JSON names it and the stack's versions
+    assert report["machine"].endswith("no GPU used") != torch.cuda.is_available()
+    assert report["versions"]["transformers"] == "4.43.4"
     for result in report["results"]:
         median = result["median_step_s"]
         assert set(median) == {"reference", "eapr_exact", "eapr_masked", "plain_padded", "plain_dynamic"}
@@ -41,6 +45,7 @@ def test_term_influence_benchmark(tiny_encoders, synonym_table, nli_files, tmp_p
          "--train", nli_files["en"], "--synonyms", synonym_table, "--max-length", "32", "--batch-size", "4",
          "--batches", "2", "--steps", "3", "--out", str(out)])
     report = json.loads(out.read_text())
+    assert report["machine"].endswith("no GPU used") and report["versions"]["allennlp"] == "2.10.1"
     for moment in ("grad_norm_start", "grad_norm_end"):
         assert set(report[moment]) == {"task_loss", "robust_targets_loss", "embedding_push_loss", "attention_pull_loss"}
         assert all(value > 0 for value in report[moment].values())

@@ -74,11 +74,13 @@ def test_oracle_reports_are_labelled_and_compared_on_the_same_languages(tmp_path
     settings = {"budget": "equal-steps", "encoder": "enc", "epochs": 2, "lr": 1e-4, "batch_size": 16,
                 "max_length": 64, "head": "mean_pool", "oracle": True, "oracle_languages": ["deu_Latn", "yor_Latn"]}
     (tmp_path / "accuracy_sib200_oracle.json").write_text(json.dumps(
-        {"protocol": "sib200", "date": "2026-11-27", "settings": settings, "summary": {"baseline": summary}}))
+        {"protocol": "sib200", "date": "2026-11-27", "machine": "x86_64, 16 CPUs, GPU NVIDIA H100 80GB HBM3",
+         "settings": settings, "summary": {"baseline": summary}}))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         load_report().tables(tmp_path)
     text = out.getvalue()
+    assert "(2026-11-27; x86_64, 16 CPUs, GPU NVIDIA H100 80GB HBM3; encoder `enc`" in text  # where the runs ran
     assert "**equal optimizer steps** (runs trained again with every epoch scored on target-language dev and " \
            "test sets for target-language selection, `--oracle` on deu_Latn, yor_Latn)" in text
     assert ("baseline 67.0 ± 1.0 against English-dev selection's 65.0 ± 1.0 on the same 2 languages, "
