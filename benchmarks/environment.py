@@ -8,11 +8,17 @@ import torch
 
 
 def machine(gpu: Optional[int] = None, threads: bool = False) -> str:
-    """`x86_64, 2 CPUs[, torch threads N], GPU <name>` (GPU `gpu` used) or `..., no GPU used`."""
+    """`x86_64, 2 CPUs[, torch threads N], GPU <name>` (GPU `gpu` used) or `..., no GPU used`; where
+    `gpu` is asked for on a machine without one, the description says so instead of failing."""
     parts = [platform.machine(), f"{os.cpu_count()} CPUs"]
     if threads:
         parts.append(f"torch threads {torch.get_num_threads()}")
-    parts.append(f"GPU {torch.cuda.get_device_name(gpu)}" if gpu is not None else "no GPU used")
+    if gpu is None:
+        parts.append("no GPU used")
+    elif torch.cuda.is_available():
+        parts.append(f"GPU {torch.cuda.get_device_name(gpu)}")
+    else:  # e.g. a report gathered with --report-only from GPU runs, on a machine without one
+        parts.append(f"GPU {gpu} (its name unknown: no GPU where this was written)")
     return ", ".join(parts)
 
 
