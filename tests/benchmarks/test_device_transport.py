@@ -80,4 +80,3 @@ def test_stand_ins_let_allennlp_start_without_spacy_and_cloud_clients():
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["_Empty", "True", "google.cloud.storage"]
-
