@@ -316,7 +316,7 @@ def main() -> None:
 
     report = {
         "date": date.today().isoformat(),
-        "machine": machine(device.index or 0 if device.type == "cuda" else None, threads=True),
+        "machine": machine((device.index or 0) if device.type == "cuda" else None, threads=True),
         "versions": versions(),
         "settings": {k: v for k, v in vars(args).items() if k != "one"},
         "optimizers": {"reference": "loop", "plugin": dict(recipe_optimizer())["type"]},
