@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support.cli import REPO, run_script
+from tests.support.cli import REPO, load_script, run_script
 
 
 @pytest.mark.slow
@@ -78,22 +78,13 @@ def test_accuracy_benchmark(tiny_encoders, synonym_table, sib200_data, tmp_path)
     assert paper_avg in row
 
 
-def load_accuracy():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("accuracy_benchmark", REPO / "benchmarks" / "accuracy.py")
-    accuracy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(accuracy)
-    return accuracy
-
-
 def test_seed_bootstrap_resamples_parallel_protocols_jointly(capsys):
     """Every protocol declares its test files parallel translations; a run's bootstrap then draws
     rows jointly across languages, and falls back (with a warning naming the sizes) to resampling
     each language on its own where the files differ in size."""
     from eapr_plugin.common.paired import paired_bootstrap_languages
 
-    accuracy = load_accuracy()
+    accuracy = load_script("benchmarks/accuracy.py")
     assert all(accuracy.protocol_settings(p, "data")["_parallel"] == "true" for p in ("sib200", "pawsx", "xnli"))
     mine = {"en": "1101101101", "de": "1100110011", "fr": "1111100000"}
     theirs = {"en": "1001001001", "de": "0100110010", "fr": "1011100001"}
@@ -112,7 +103,7 @@ def test_oracle_on_a_subset_of_languages(tmp_path):
     """`--oracle-languages`: the epoch evaluation names those languages' dev and test files (a missing
     one stops it, named); the report compares oracle selection with English-dev selection on the
     same languages, paired by seed."""
-    accuracy = load_accuracy()
+    accuracy = load_script("benchmarks/accuracy.py")
     for language in ("deu_Latn", "yor_Latn"):
         (tmp_path / "sib200" / language).mkdir(parents=True)
         for split in ("dev", "test"):
@@ -139,7 +130,7 @@ def test_oracle_on_a_subset_of_languages(tmp_path):
 def test_accuracy_variants_are_checked():
     """`--variant NAME METHOD EAPR_VAR=VALUE`: a taken name, an unknown method, a malformed or
     harness-owned variable each stop the benchmark with a message naming the variant."""
-    accuracy = load_accuracy()
+    accuracy = load_script("benchmarks/accuracy.py")
     parse_variants = accuracy.parse_variants
 
     def fails(*variant):
@@ -167,7 +158,7 @@ def test_reused_runs_must_match_the_settings_asked(tmp_path, capsys):
     that differs stops the benchmark naming the folder and the variable; a folder from before the
     record is reused with a warning. The scoring-only `EAPR_EPOCH_EVAL` is not compared, and pair
     methods on other than the recipe's 3 copies get their own folders."""
-    accuracy = load_accuracy()
+    accuracy = load_script("benchmarks/accuracy.py")
     run_dir = tmp_path / "eapr_a0.1_b1.0_e1_seed1"
     run_dir.mkdir()
     accuracy.check_reused(run_dir, {"EAPR_LR": "0.0001"})
@@ -203,7 +194,7 @@ def test_reused_runs_must_match_the_settings_asked(tmp_path, capsys):
 def test_variants_may_not_change_the_budget():
     """Every variable the harness sets (copies, batch, epochs, weights in the folder name ...) is
     refused in a variant: it would change the budget or the folder's name would lie."""
-    accuracy = load_accuracy()
+    accuracy = load_script("benchmarks/accuracy.py")
     # what the harness sets, on every protocol and with --oracle, is all in the refused list
     for protocol in accuracy.PROTOCOLS:
         args = SimpleNamespace(encoder="enc", synonyms="syn.json", num_gpus=0, max_length=64, batch_size=16,

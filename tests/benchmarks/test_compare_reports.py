@@ -1,7 +1,6 @@
 """`benchmarks/compare_reports.py`: paired differences across two accuracy reports, checked against
 a paired t interval computed here; the refusals (other protocol, other step count, a shared method
 whose runs differ) name what differs."""
-import importlib.util
 import json
 import math
 import statistics
@@ -9,7 +8,7 @@ from unittest.mock import patch
 
 import pytest
 
-from tests.support.cli import REPO, run_script
+from tests.support.cli import load_script, run_script
 
 T_975_4 = 2.7764451051977987  # Student t, 97.5th percentile, 4 degrees of freedom (tables)
 
@@ -47,9 +46,7 @@ def test_compare_reports(tmp_path):
     assert f"{100 * mean:+.2f} [{100 * (mean - half):+.2f}, {100 * (mean + half):+.2f}] (5 seeds;" in printed
 
     # the refusals, in process (the script's functions)
-    spec = importlib.util.spec_from_file_location("compare_reports", REPO / "benchmarks" / "compare_reports.py")
-    compare_reports = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(compare_reports)
+    compare_reports = load_script("benchmarks/compare_reports.py")
 
     def refused(*args):
         with pytest.raises(SystemExit) as stop:

@@ -1,7 +1,6 @@
 """`benchmarks/device/`: the encoder travels as 4-bit codes and comes back bit for bit (or the
 unpacking fails naming the tensor), and the start-up stand-ins let AllenNLP import without spaCy
 and the cloud clients."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -11,14 +10,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
-from tests.support.cli import REPO
-
-
-def transport():
-    spec = importlib.util.spec_from_file_location("q4_transport", REPO / "benchmarks" / "device" / "q4_transport.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.support.cli import REPO, load_script
 
 
 def q4_tensor(rng, blocks):
@@ -43,7 +35,7 @@ def test_q4_round_trip_is_bit_exact(tmp_path):
     assert numpy.signbit(tensors["emb.weight"].reshape(-1, 32)[0]).all()
     (tmp_path / "enc").mkdir()
     save_file(tensors, str(tmp_path / "enc" / "model.safetensors"))
-    module = transport()
+    module = load_script("benchmarks/device/q4_transport.py")
     counts = module.pack(tmp_path / "enc", tmp_path / "enc.q4")
     assert counts == {"q4": 2, "as_is": 2}
     with safe_open(str(tmp_path / "enc.q4"), "np") as packed:
@@ -59,7 +51,7 @@ def test_unpacking_a_tensor_that_does_not_rebuild_fails_naming_it(tmp_path):
     rng = numpy.random.default_rng(1)
     (tmp_path / "enc").mkdir()
     save_file({"w": q4_tensor(rng, 4)}, str(tmp_path / "enc" / "model.safetensors"))
-    module = transport()
+    module = load_script("benchmarks/device/q4_transport.py")
     module.pack(tmp_path / "enc", tmp_path / "enc.q4")
     with safe_open(str(tmp_path / "enc.q4"), "np") as packed:
         metadata = packed.metadata()

@@ -1,14 +1,11 @@
 """`benchmarks/environment.py`: the one description of where a benchmark ran."""
-import importlib.util
 from unittest.mock import patch
 
-from tests.support.cli import REPO
+from tests.support.cli import load_script
 
 
 def test_machine_description_names_the_gpu_or_says_none_was_used():
-    spec = importlib.util.spec_from_file_location("environment", REPO / "benchmarks" / "environment.py")
-    environment = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(environment)
+    environment = load_script("benchmarks/environment.py")
     assert environment.machine().endswith(", no GPU used")
     assert ", torch threads " in environment.machine(threads=True)
     with patch("torch.cuda.is_available", return_value=True), \

@@ -1,17 +1,9 @@
 """`benchmarks/report.py` on result files written here (the tables' format, no training)."""
 import contextlib
-import importlib.util
 import io
 import json
 
-from tests.support.cli import REPO
-
-
-def load_report():
-    spec = importlib.util.spec_from_file_location("benchmark_report", REPO / "benchmarks" / "report.py")
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
-    return report
+from tests.support.cli import load_script
 
 
 def test_cross_lingual_tables(tmp_path):
@@ -34,7 +26,7 @@ def test_cross_lingual_tables(tmp_path):
                                                  "de/en": "1111000000", "de/de": "1111100000"})
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        load_report().tables(tmp_path)
+        load_script("benchmarks/report.py").tables(tmp_path)
     text = out.getvalue()
     rows = [line for line in text.splitlines() if line.startswith("| `cross_lingual_")]
     # baseline first (files sorted); same-language mean, mixed-language mean, their difference
@@ -53,7 +45,7 @@ def test_cross_lingual_tables(tmp_path):
                                                   "de/en": "11111100", "de/de": "11111000"})
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        load_report().tables(tmp_path)
+        load_script("benchmarks/report.py").tables(tmp_path)
     rows = {line.split(" | ")[0]: line for line in out.getvalue().splitlines() if line.startswith("| `cross_lingual_")}
     assert rows["| `cross_lingual_xnli_fr_seed1.json`"].endswith("| not paired: the first file has no fr/de, de/fr |")
     assert rows["| `cross_lingual_xnli_short_seed1.json`"].endswith(
@@ -78,7 +70,7 @@ def test_oracle_reports_are_labelled_and_compared_on_the_same_languages(tmp_path
          "settings": settings, "summary": {"baseline": summary}}))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        load_report().tables(tmp_path)
+        load_script("benchmarks/report.py").tables(tmp_path)
     text = out.getvalue()
     assert "(2026-11-27; x86_64, 16 CPUs, GPU NVIDIA H100 80GB HBM3; encoder `enc`" in text  # where the runs ran
     assert "**equal optimizer steps** (runs trained again with every epoch scored on target-language dev and " \
@@ -88,4 +80,4 @@ def test_oracle_reports_are_labelled_and_compared_on_the_same_languages(tmp_path
     # the README shows the equal-steps comparisons; the oracle reruns and equal-epoch tables stay in the docs
     reports = {"oracle": {"settings": settings}, "main": {"settings": {**settings, "oracle": False}},
                "epochs": {"settings": {**settings, "oracle": False, "budget": "equal-epochs"}}}
-    assert list(load_report().readme_accuracy_reports(reports)) == ["main"]
+    assert list(load_script("benchmarks/report.py").readme_accuracy_reports(reports)) == ["main"]

@@ -1,8 +1,10 @@
 """The one way tests run the project's commands in a subprocess (the real CLI, offline)."""
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Dict, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +28,14 @@ def run_allennlp(args: Sequence[str], env: Optional[Dict[str, str]] = None, chec
                  cwd: Path = REPO) -> subprocess.CompletedProcess:
     """`allennlp ARGS` (the console entry point of the venv)."""
     return run([sys.executable, "-m", "allennlp", *map(str, args)], env, check, cwd)
+
+
+def load_script(path: str) -> ModuleType:
+    """A script of the project (`benchmarks/...`) imported as a module, to call its functions in the test."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_script(path: str, args: Sequence[str] = (), env: Optional[Dict[str, str]] = None,
