@@ -96,12 +96,13 @@ def main() -> None:
     reports: Dict[str, Dict] = {}
     results = [compare(args.sides[i], args.sides[i + 1], reports) for i in range(0, len(args.sides), 2)]
     checks = []
-    if args.check_shared and len(reports) != 2:
-        raise SystemExit(f"--check-shared: needs exactly two report files among the pairs ({len(reports)})")
-    for name in args.check_shared:
+    if args.check_shared:
+        if len(reports) != 2:
+            raise SystemExit(f"--check-shared: needs exactly two report files among the pairs ({len(reports)})")
         (first, first_report), (second, second_report) = sorted(reports.items())
-        checks.append(check_shared(name, first_report, second_report, first, second))
-        print(checks[-1])
+        for name in args.check_shared:
+            checks.append(check_shared(name, first_report, second_report, first, second))
+            print(checks[-1])
     for result in results:
         print(f"{result['mine']} - {result['theirs']} ({result['optimizer_steps']} steps): "
               f"{describe(result['average_non_english'])}"
