@@ -6,9 +6,10 @@ tokenizers and read local files). Python imports `sitecustomize` at start-up; th
 `spacy`, `boto3`, `botocore`, `google.cloud`, `google.api_core` and `google.auth` (and their
 submodules) with empty modules, so a GPU machine that takes 64 MiB a call needs neither spaCy's
 35 MB wheel (with blis and thinc) nor botocore's. A name read from such a module is a submodule when
-it starts with a lower-case letter (`from google.cloud import storage`) and otherwise a new exception
-class (`except botocore.exceptions.ClientError`, `class X(Language)`); calling anything of it fails
-loudly. Used for the seventh round of issue #15 (docs/benchmarks.md).
+it starts with a lower-case letter (`from google.cloud import storage`) and otherwise a new, empty
+exception class (`except botocore.exceptions.ClientError`, `class X(Language)`). Calling a function of
+such a module fails (`spacy.load(...)`: a module is not callable); an instance of one of its classes
+is an empty exception, which nothing in these runs makes. Used for the seventh round of issue #15 (docs/benchmarks.md).
 """
 import importlib
 import importlib.abc
