@@ -53,7 +53,9 @@ paired differences under that selection.
 
 Finished runs (`RUNS_DIR/PROTOCOL/NAME_aALPHA_bBETA_eEPOCHS[_pCOPIES]_seedN/languages/metrics.json`;
 `_pCOPIES` where a pair method trains on other than 3 copies) are reused, so an interrupted
-benchmark resumes; a reused run must have been trained with the same recipe variables (recorded
+benchmark resumes: a run is finished when `allennlp train` returned (`trained`; an archive alone is
+not enough, AllenNLP archives interrupted runs too), and an interrupted one continues with
+`allennlp train --recover` from its last checkpoint, bit for bit; a reused run must have been trained with the same recipe variables (recorded
 in its `benchmark_settings.json`), or the benchmark stops naming the ones that differ; `--report-only` writes the report from the finished runs alone,
 for runs made by several processes side by side (each with its own `--out`). `--jobs N` trains N
 runs side by side itself, each in its own process (`OMP_NUM_THREADS` = CPUs ÷ N unless set).
@@ -61,6 +63,7 @@ runs side by side itself, each in its own process (`OMP_NUM_THREADS` = CPUs ÷ N
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -73,6 +76,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from eapr_plugin.common.config_env import EXT_VARS  # noqa: E402
 from eapr_plugin.common.reporting import markdown_table, mean_std, percent  # noqa: E402
+from eapr_plugin.models.archival import RUN_STATUS  # noqa: E402
 
 METHODS = ("baseline", "two_stream_ce", "rsda", "eapr", "eapr_no_push", "eapr_no_pull", "eapr_no_rt",
            "consistency", "eapr_consistency")
@@ -211,6 +215,16 @@ def recipe_settings(env: Dict[str, str]) -> Dict[str, str]:
             if key in EXT_VARS and key not in SCORING_ONLY and value != ""}  # empty: the recipe's default
 
 
+def trained(run_dir: Path) -> bool:
+    """Whether `allennlp train` finished this run: it wrote `metrics.json` (AllenNLP does so only when
+    training returns) and, where the recipe's `eapr_run_record` callback wrote one, `run_status.json`
+    says finished. An archive alone is no proof: AllenNLP archives an interrupted run's best epoch too."""
+    status = run_dir / RUN_STATUS
+    if status.exists() and not json.loads(status.read_text())["finished"]:
+        return False
+    return (run_dir / "model.tar.gz").exists() and (run_dir / "metrics.json").exists()
+
+
 def check_reused(run_dir: Path, settings: Dict[str, str]) -> None:
     """A finished run is reused only if it was trained with these recipe variables: one that differs
     (another lr, perturber, copies ...) stops the benchmark naming the folder and the variables.
@@ -285,12 +299,18 @@ def run_one(args, settings, name: str, seed: int, run_dir: Path) -> Dict[str, fl
     method = args.variants[name]["method"]
     env = {**evaluation_env(args), **harness_env(args, settings, method, seed), **args.variants[name]["env"]}
     settings_now = recipe_settings(env)
-    if (run_dir / "model.tar.gz").exists():
+    if trained(run_dir):
         check_reused(run_dir, settings_now)
     else:
+        # an interrupted run (its optimizer states kept) continues bit for bit; anything else starts afresh
+        resume = any(run_dir.glob("training_state_e*.th"))
+        if resume:
+            print(f"{run_dir.name}: resuming an interrupted run (`allennlp train --recover`)", flush=True)
+            for stale in run_dir.glob("languages*"):  # scores of the interrupted run's archive, if any
+                shutil.rmtree(stale)
         subprocess.run([sys.executable, "-m", "allennlp", "train", "training_configs/experiment.jsonnet",
-                        "-s", str(run_dir), "--force"], cwd=REPO, env=env, check=True,
-                       stdout=open(f"{run_dir}.train.log", "w"), stderr=subprocess.STDOUT)
+                        "-s", str(run_dir), "--recover" if resume else "--force"], cwd=REPO, env=env, check=True,
+                       stdout=open(f"{run_dir}.train.log", "a" if resume else "w"), stderr=subprocess.STDOUT)
         # A finished run needs its optimizer states no more (they serve `--recover`): twice the
         # weights' size per kept epoch. The weights (`model_state_e*`) stay for scripts/reselect.py.
         states = sorted(run_dir.glob("training_state_e*.th"))
@@ -442,7 +462,7 @@ def run_and_score(args, settings, method: str, seed: int):
     run_dir = run_dir_of(args, method, seed)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    if args.report_only and not (run_dir / "languages" / "metrics.json").exists():
+    if args.report_only and not (trained(run_dir) and (run_dir / "languages" / "metrics.json").exists()):
         print(f"{method} seed {seed}: not finished, left out", flush=True)
         return None
     accuracies = run_one(args, settings, method, seed, run_dir)

@@ -2,9 +2,13 @@
 The researcher's mistakes that used to end with exit 0 and a wrong number, through the real CLI on
 a tiny encoder: each now fails with one message naming the file, line or setting.
 """
-import pytest
+import json
 
-from tests.support.cli import run_allennlp
+import pytest
+from allennlp.common import Params
+
+from eapr_plugin.models.archival import check_finished
+from tests.support.cli import REPO, run_allennlp
 from tests.support.tasks import tiny_ext_vars
 
 pytestmark = pytest.mark.slow
@@ -84,3 +88,41 @@ def test_a_truncated_archive_is_named_incomplete_by_evaluate_and_predict(archive
                  ["predict", str(broken), nli_files["de"], "--silent", "--output-file", str(tmp_path / "o")]):
         last = failure(args)
         assert "model.tar.gz is incomplete (4096 bytes" in last and "--recover" in last
+
+
+def test_an_interrupted_runs_archive_is_refused_or_marked_until_recover_finishes_it(
+        tiny_encoders, nli_files, synonym_table, tmp_path, monkeypatch):
+    # `allennlp train` archives the best epoch so far when training is interrupted (here SIGTERM in
+    # the 2nd of 2 epochs): the archive is whole, and only the run's status can tell
+    env = tiny_ext_vars(tiny_encoders["tiny-bert"], nli_files["en"], nli_files["en"], synonym_table, EAPR_EPOCHS="2")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    callbacks = Params.from_file(str(REPO / TRAIN[1])).as_dict()["trainer"]["callbacks"]  # the recipe's own
+    marker = tmp_path / "signalled"
+    interrupt = {"type": "eapr_test_kill", "after_epochs": 1, "signal": "SIGTERM", "marker": str(marker)}
+    run_dir = tmp_path / "run"
+    args = TRAIN + [run_dir, "-o", json.dumps({"trainer.callbacks": callbacks + [interrupt]}),
+                    "--include-package", "tests.support.callbacks"]
+    assert run_allennlp(args, env, check=False).returncode != 0 and marker.exists()
+    archive = run_dir / "model.tar.gz"
+    assert archive.exists()
+
+    out = tmp_path / "scored"
+    last = failure(["evaluate-languages", archive, nli_files["de"], "--output-dir", out], env)
+    assert f"{archive} holds an unfinished run: training was stopped by SigTermReceived after 1 of 2 epochs" in last
+    assert "--recover" in last and "--allow-unfinished" in last and not out.exists()
+    run_allennlp(["evaluate-languages", archive, nli_files["de"], "--output-dir", out, "--allow-unfinished"], env)
+    run = json.loads((out / "metrics.json").read_text())["run"]
+    assert (run["finished"], run["epochs_completed"], run["num_epochs"], len(run["dev_curve"])) == (False, 1, 2, 1)
+    assert run["archive_lacks"] == ["encoder", "run_status.json", "run_record.jsonl"]  # AllenNLP's interrupt archive
+    assert "UNFINISHED: 1 of 2 epochs" in (out / "results.md").read_text()
+    assert "UNFINISHED RUN" in run_allennlp(["evaluate", archive, nli_files["de"]], env).stderr  # AllenNLP's own
+
+    run_allennlp(args + ["--recover"], env)  # the marker exists: no signal this time
+    status = json.loads((run_dir / "run_status.json").read_text())
+    record = [json.loads(line) for line in (run_dir / "run_record.jsonl").read_text().splitlines()]
+    assert [epoch["epoch"] for epoch in record] == [0, 1]  # one line per epoch, the replayed one once
+    assert status == {"finished": True, "stopped_by": None, "epochs_completed": 2, "num_epochs": 2,
+                      "optimizer_steps": record[-1]["optimizer_steps"]}
+    # the rewritten archive carries the status: scored without a word (what evaluate-languages checks)
+    assert check_finished(str(archive)) == {**status, "dev_curve": [epoch["validation_accuracy"] for epoch in record]}

@@ -289,9 +289,10 @@ local methods = {
         learning_rate_scheduler: { type: "linear_with_warmup", warmup_steps: 0 },
         use_amp: num("EAPR_AMP", false),
         // dropout seeded per batch position: `--recover` after a kill continues bit for bit;
-        // the encoder's config and tokenizer go into the archive, so it loads on other machines
-        // and each epoch's optimizer steps and dev metrics go to run_record.jsonl; the selection
-        // decides which epoch's weights (or which average) the archive holds
+        // the encoder's config and tokenizer go into the archive, so it loads on other machines;
+        // each epoch's optimizer steps and dev metrics go to run_record.jsonl, and whether the run
+        // finished to run_status.json; the selection decides which epoch's weights (or which
+        // average) the archive holds
         callbacks: [
           { type: "eapr_batch_seeds", seed: seed },
           { type: "eapr_encoder_files" },
@@ -301,7 +302,9 @@ local methods = {
         // EAPR_NUM_GPUS unset: AllenNLP's choice (the first GPU if there is one, else the CPU)
         [if distributed_devices == null && num_gpus != null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,
       },
-      include_in_archive: ["encoder"],
+      // the encoder's config and tokenizer, and the run's record: whether training finished, its
+      // optimizer steps and dev curve (an interrupted run is archived too; loading it then warns)
+      include_in_archive: ["encoder", "run_status.json", "run_record.jsonl"],
       [if distributed_devices != null then "distributed"]: {
         cuda_devices: distributed_devices,
         ddp_accelerator: { type: "torch", find_unused_parameters: num("EAPR_FIND_UNUSED", false) },

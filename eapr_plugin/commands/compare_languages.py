@@ -11,7 +11,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from allennlp.commands.subcommand import Subcommand
 from allennlp.common.checks import ConfigurationError
 
-from eapr_plugin.commands.evaluate_languages import evaluate_languages
+from eapr_plugin.commands.evaluate_languages import add_allow_unfinished, evaluate_languages
+from eapr_plugin.models.archival import check_finished
 from eapr_plugin.common.paired import describe, paired_bootstrap_languages, paired_seeds
 from eapr_plugin.common.reporting import bar_chart, language_order, markdown_table, mean_std, summarize
 
@@ -38,7 +39,14 @@ class CompareLanguages(Subcommand):
       bootstrap of the non-English average resamples the rows jointly across languages; without
       it each language is resampled on its own, which assumes independent test sets and gives
       parallel ones too narrow an interval. A difference is a gain or a loss only where its
-      interval excludes 0.
+      interval excludes 0;
+    - the budget of each archive's run (optimizer steps, from the archive's run status where the
+      recipes' `eapr_run_record` callback put one): `comparison.md` says whether the groups trained
+      the same number of optimizer steps, and warns when they did not (then it is not a comparison
+      at equal cost) or when some archive does not say.
+
+    Every archive is checked before any is evaluated: one of an unfinished run fails the command
+    unless `--allow-unfinished` is given (as for `evaluate-languages`).
 
     Registered as a `Subcommand` with name "compare-languages".
     """
@@ -63,6 +71,7 @@ class CompareLanguages(Subcommand):
         subparser.add_argument("--parallel", action="store_true",
                                help="the languages' files are row-aligned translations (XNLI, PAWS-X, SIB-200): "
                                     "the single-run bootstrap resamples rows jointly across languages")
+        add_allow_unfinished(subparser)
         subparser.set_defaults(func=compare_languages_from_args)
         return subparser
 
@@ -121,7 +130,32 @@ def compare(runs: Dict[str, List[Dict[str, Any]]], reference: str, samples: int 
             entry["rows"] = "resampled jointly across languages (parallel)" if parallel else "resampled per language"
             entry["per_language"], entry[AVERAGE] = bootstrap["per_language"], bootstrap["average_non_english"]
         differences[name] = entry
-    return {"reference": reference, "languages": languages, "summary": summary, "differences": differences}
+    return {"reference": reference, "languages": languages, "summary": summary, "differences": differences,
+            "budget": budget(runs)}
+
+
+def budget(runs: Dict[str, List[Dict[str, Any]]]) -> Dict[str, Any]:
+    """Optimizer steps of every group's runs (None where an archive carries no run status), and
+    whether the comparison is at equal cost: `equal_steps` is True or False when every archive says,
+    None when some do not."""
+    steps = {name: [(report.get("run") or {}).get("optimizer_steps") for report in reports]
+             for name, reports in runs.items()}
+    known = [value for values in steps.values() for value in values]
+    equal = None if None in known else len(set(known)) == 1
+    return {"optimizer_steps": steps, "equal_steps": equal}
+
+
+def budget_line(budget_: Dict[str, Any]) -> str:
+    """One sentence on the groups' budgets for `comparison.md` (and the log when it is not equal)."""
+    steps = "; ".join(f"{name}: {', '.join('?' if v is None else str(v) for v in values)}"
+                      for name, values in budget_["optimizer_steps"].items())
+    if budget_["equal_steps"]:
+        return f"Every run made the same number of optimizer steps ({steps})."
+    if budget_["equal_steps"] is False:
+        return (f"**NOT A COMPARISON AT EQUAL COST**: the runs made different numbers of optimizer steps "
+                f"({steps}); a difference here may be the budget's, not the method's.")
+    return (f"**Budget unknown** for the runs marked ? (their archives carry no run status): equal cost is not "
+            f"established ({steps}).")
 
 
 def markdown(result: Dict[str, Any]) -> str:
@@ -138,6 +172,7 @@ def markdown(result: Dict[str, Any]) -> str:
         cells += [describe(entry["per_language"][lang]).split(" (")[0] + _mark(entry["per_language"][lang])
                   for lang in result["languages"]]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", budget_line(result["budget"])]
     return "\n".join(lines) + "\n"
 
 
@@ -148,17 +183,23 @@ def _mark(stat: Dict[str, Any]) -> str:
 def compare_languages(inputs: Sequence[str], groups: Dict[str, List[str]], output_dir: str,
                       reference: Optional[str] = None, languages: Optional[Sequence[str]] = None,
                       split: str = "test", cuda_device: int = -1, batch_size: int = 64,
-                      samples: int = 10000, parallel: bool = False) -> Dict[str, Any]:
+                      samples: int = 10000, parallel: bool = False,
+                      allow_unfinished: bool = False) -> Dict[str, Any]:
     reference = reference or list(groups)[-1]
     if reference not in groups:
         raise ConfigurationError(f"--reference {reference!r} is not one of the groups {list(groups)}")
+    for archives in groups.values():  # every archive checked before the first is scored
+        for archive in archives:
+            check_finished(archive, allow_unfinished)
     runs = {name: [evaluate_languages(archive, inputs, os.path.join(output_dir, name, f"run_{index}"),
                                       languages=languages, split=split, cuda_device=cuda_device,
-                                      batch_size=batch_size)
+                                      batch_size=batch_size, allow_unfinished=allow_unfinished)
                    for index, archive in enumerate(archives)]
             for name, archives in groups.items()}
     result = compare(runs, reference, samples, parallel)
     result["archives"] = groups
+    if result["budget"]["equal_steps"] is not True:
+        logger.warning(budget_line(result["budget"]).replace("**", ""))
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "comparison.json"), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2)
@@ -175,4 +216,4 @@ def compare_languages(inputs: Sequence[str], groups: Dict[str, List[str]], outpu
 def compare_languages_from_args(args: argparse.Namespace) -> Dict[str, Any]:
     return compare_languages(args.inputs, parse_groups(args.group), args.output_dir, args.reference,
                              args.languages, args.split, args.cuda_device, args.batch_size, args.bootstrap_samples,
-                             args.parallel)
+                             args.parallel, args.allow_unfinished)

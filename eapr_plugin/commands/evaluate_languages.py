@@ -24,7 +24,7 @@ from eapr_plugin.common.reporting import bar_chart, heat_map, markdown_table, ma
 from eapr_plugin.dataset_readers.eapr_reader import cross_lingual_path
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
 from eapr_plugin.dataset_readers.rows import language_from_file_name
-from eapr_plugin.models.archival import load_archive
+from eapr_plugin.models.archival import check_finished, load_archive
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,11 @@ class EvaluateLanguages(Subcommand):
     command fails and points to `allennlp predict`), every file must have a known language (from
     its name through the language table, its `{lang}` folder, `LANG=INPUT`, or the reader's
     `language` setting), a file holding several languages (XNLI-1.0's `xnli.test.tsv`) is scored
-    per language, and an archive that is empty or truncated is reported as such.
+    per language, and an archive that is empty or truncated is reported as such. An archive of an
+    unfinished run (`allennlp train` archives the best epoch so far when training is interrupted)
+    is refused unless `--allow-unfinished` is given; `metrics.json` records the archive's run
+    (`run`: finished or not, epochs, optimizer steps, the English dev curve) whenever the archive
+    carries it (the recipes' `eapr_run_record` callback).
 
     With `--cross-lingual` (sentence-pair tasks, parallel inputs such as XTREME's XNLI
     `dev-{lang}.tsv`), it scores the generalized cross-lingual setting instead (Robust-XLT): every
@@ -86,8 +90,17 @@ class EvaluateLanguages(Subcommand):
         subparser.add_argument(
             "-o", "--overrides", type=str, default="", help="JSON overrides for the archive's config"
         )
+        add_allow_unfinished(subparser)
         subparser.set_defaults(func=evaluate_languages_from_args)
         return subparser
+
+
+def add_allow_unfinished(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-unfinished", action="store_true",
+        help="score an archive of an interrupted run (the best epoch so far) instead of refusing it; "
+             "the results record that the run is unfinished",
+    )
 
 
 def expand_inputs(
@@ -182,12 +195,14 @@ def evaluate_languages(
     batch_size: int = 64,
     overrides: str = "",
     cross_lingual: bool = False,
+    allow_unfinished: bool = False,
 ) -> Dict[str, Any]:
     from tqdm import tqdm
 
     paths = expand_inputs(inputs, languages, split)
     if cross_lingual:
         paths_by_language = languages_of_inputs(paths)  # before the archive loads: fail fast
+    run = check_finished(archive_file, allow_unfinished)
     archive = load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
     prepare_environment(archive.config)
     model = archive.model
@@ -195,7 +210,7 @@ def evaluate_languages(
     reader = archive.validation_dataset_reader
     if cross_lingual:
         return evaluate_cross_lingual(model, reader, paths_by_language, archive_file, output_dir, cuda_device,
-                                      batch_size)
+                                      batch_size, run)
     results: Dict[str, Dict[str, Any]] = {}
     namespace = getattr(model, "_label_namespace", "labels")
     for path, named in tqdm(paths, desc="languages", disable=common_logging.FILE_FRIENDLY_LOGGING):
@@ -213,8 +228,8 @@ def evaluate_languages(
     accuracies = {language: result["accuracy"] for language, result in results.items()}
     summary = summarize(accuracies)
     os.makedirs(output_dir, exist_ok=True)
-    title = run_title(archive_file)
-    report = {"archive": archive_file, "languages": results, "summary": summary}
+    title = run_title(archive_file, run)
+    report = {"archive": archive_file, "run": run, "languages": results, "summary": summary}
     with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
     with open(os.path.join(output_dir, "results.md"), "w", encoding="utf-8") as handle:
@@ -224,9 +239,13 @@ def evaluate_languages(
     return report
 
 
-def run_title(archive_file: str) -> str:
-    """An archive's name in tables and plots: its run folder."""
-    return os.path.basename(os.path.dirname(os.path.abspath(archive_file))) or archive_file
+def run_title(archive_file: str, run: Optional[Dict[str, Any]] = None) -> str:
+    """An archive's name in tables and plots: its run folder, marked when the run is unfinished."""
+    name = os.path.basename(os.path.dirname(os.path.abspath(archive_file))) or archive_file
+    if run is not None and not run.get("finished"):
+        name += (f" (UNFINISHED: {run['epochs_completed']} of {run['num_epochs']} epochs)"
+                 if run.get("num_epochs") is not None else " (UNFINISHED)")
+    return name
 
 
 def languages_of_inputs(paths: List[Tuple[str, Optional[str]]]) -> Dict[str, str]:
@@ -248,7 +267,7 @@ def languages_of_inputs(paths: List[Tuple[str, Optional[str]]]) -> Dict[str, str
 
 
 def evaluate_cross_lingual(model, reader, paths: Dict[str, str], archive_file: str, output_dir: str,
-                           cuda_device: int, batch_size: int) -> Dict[str, Any]:
+                           cuda_device: int, batch_size: int, run: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Every ordered pair (premise language, hypothesis language) of `paths`; see the command's docstring."""
     namespace = getattr(model, "_label_namespace", "labels")
     languages = list(paths)
@@ -267,7 +286,7 @@ def evaluate_cross_lingual(model, reader, paths: Dict[str, str], archive_file: s
     same = [accuracy[l][l] for l in languages]
     mixed = [accuracy[a][b] for a in languages for b in languages if a != b]
     summary = {"same_language_mean": sum(same) / len(same), "mixed_language_mean": sum(mixed) / len(mixed)}
-    report = {"archive": archive_file, "languages": languages, "inputs": paths, "accuracy": accuracy,
+    report = {"archive": archive_file, "run": run, "languages": languages, "inputs": paths, "accuracy": accuracy,
               "pairs": details, "summary": summary}
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, "cross_lingual.json"), "w", encoding="utf-8") as handle:
@@ -277,7 +296,7 @@ def evaluate_cross_lingual(model, reader, paths: Dict[str, str], archive_file: s
         f"mixed-language mean {percent(summary['mixed_language_mean'])} (accuracy, %)\n")
     with open(os.path.join(output_dir, "cross_lingual.md"), "w", encoding="utf-8") as handle:
         handle.write(table)
-    title = run_title(archive_file)
+    title = run_title(archive_file, run)
     heat_map(accuracy, os.path.join(output_dir, "cross_lingual.png"), f"{title}: premise (rows) × hypothesis (columns)")
     print(table)
     return report
@@ -329,5 +348,6 @@ def evaluate_languages_from_args(args: argparse.Namespace) -> Dict[str, Any]:
         batch_size=args.batch_size,
         overrides=args.overrides,
         cross_lingual=args.cross_lingual,
+        allow_unfinished=args.allow_unfinished,
     )
 

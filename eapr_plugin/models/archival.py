@@ -18,6 +18,15 @@ them), and it never opens what only training needs (the synonym table is opened 
 perturbation, the training data paths are not read). A local archive is read once before
 AllenNLP extracts it; an empty or truncated one is named as such (`opened_archive`). AllenNLP's
 `evaluate` and `predict` and this plugin's `evaluate-languages` load archives through it.
+
+An archive can also be whole and still hold an unfinished run: `allennlp train` archives the best
+epoch so far when training is interrupted (Ctrl-C, SIGTERM). The recipes' `eapr_run_record`
+callback writes `run_status.json` (finished or not, epochs and optimizer steps) and
+`run_record.jsonl` (the dev curve), which the recipes' `include_in_archive` puts into a finished
+run's archive (AllenNLP leaves them out of an interrupted run's); `archived_run` reads them back,
+`load_archive` warns when the run did not finish, and `evaluate-languages` refuses such an archive
+unless told `--allow-unfinished` (`check_finished`). Archives without these files (configs that
+leave the callback out, archives of older versions) carry no status, and nothing is said of them.
 """
 import atexit
 import json
@@ -38,6 +47,8 @@ from allennlp.models.archival import load_archive as allennlp_load_archive
 logger = logging.getLogger(__name__)
 
 ENCODER_FOLDER = "encoder"
+RUN_STATUS = "run_status.json"
+RUN_RECORD = "run_record.jsonl"
 EMBEDDER_KEYS = ("model", "text_field_embedder", "token_embedders", "tokens")
 
 
@@ -80,6 +91,79 @@ def archived_config(archive: tarfile.TarFile) -> Optional[Dict[str, Any]]:
     return json.loads(member.read().decode("utf-8")) if member is not None else None
 
 
+def archived_run(archive: tarfile.TarFile, archive_file: str) -> Optional[Dict[str, Any]]:
+    """
+    What an opened archive says of its training run: `run_status.json` (`finished`, `stopped_by`,
+    `epochs_completed`, `num_epochs`, `optimizer_steps`) with the English dev curve of
+    `run_record.jsonl` as `dev_curve` (one `validation_accuracy` per epoch); None when the archive
+    neither holds a status nor was configured to.
+
+    AllenNLP 2.10 archives an interrupted (single-process) run without the config's
+    `include_in_archive` files. An archive whose own config lists `run_status.json` but which lacks
+    it is therefore an interrupted run's: its status is read from the run folder beside the archive
+    where that still exists, and is `finished: false` in any case.
+    """
+    names = set(archive.getnames())
+
+    def member(name: str) -> Optional[str]:
+        return archive.extractfile(name).read().decode("utf-8") if name in names else None
+
+    run = _run_from(member)
+    if run is not None:
+        return run
+    config = archived_config(archive) or {}
+    if RUN_STATUS not in (config.get("include_in_archive") or []):
+        return None
+    folder = os.path.dirname(os.path.abspath(archive_file))
+
+    def beside(name: str) -> Optional[str]:
+        path = os.path.join(folder, name)
+        return open(path, encoding="utf-8").read() if os.path.isfile(path) else None
+
+    run = _run_from(beside) or {"stopped_by": None, "epochs_completed": None, "num_epochs": None,
+                                "optimizer_steps": None}
+    return {**run, "finished": False,
+            "archive_lacks": [name for name in config["include_in_archive"] if name not in names and
+                              not any(n.startswith(name + "/") for n in names)]}
+
+
+def _run_from(read) -> Optional[Dict[str, Any]]:
+    """`run_status.json` and the dev curve of `run_record.jsonl`, each read by `read(name)` (text or None)."""
+    status = read(RUN_STATUS)
+    if status is None:
+        return None
+    run = json.loads(status)
+    record = read(RUN_RECORD)
+    if record is not None:
+        run["dev_curve"] = [json.loads(line).get("validation_accuracy") for line in record.splitlines() if line.strip()]
+    return run
+
+
+def unfinished(archive_file: str, run: Optional[Dict[str, Any]]) -> Optional[str]:
+    """A sentence naming the archive as an unfinished run's, with how far it got and how to finish
+    it; None for a finished run or an archive without a status."""
+    if run is None or run.get("finished"):
+        return None
+    stopped = f" by {run['stopped_by']}" if run.get("stopped_by") else ""
+    progress = (f" after {run['epochs_completed']} of {run['num_epochs']} epochs ({run['optimizer_steps']} "
+                f"optimizer steps)" if run.get("num_epochs") is not None else " before its last epoch")
+    return (f"{archive_file} holds an unfinished run: training was stopped{stopped}{progress}, and AllenNLP "
+            f"archived the best epoch so far, not the configured selection. `allennlp train CONFIG -s "
+            f"{os.path.dirname(archive_file) or '.'} --recover` finishes the run and writes the archive again")
+
+
+def check_finished(archive_file: str, allow_unfinished: bool = False) -> Optional[Dict[str, Any]]:
+    """The archive's run (`archived_run`; None without a status). An unfinished run's archive fails
+    with `unfinished`'s message, or with `allow_unfinished` passes with a warning."""
+    with opened_archive(archive_file) as archive:
+        run = archived_run(archive, archive_file) if archive is not None else None
+    message = unfinished(archive_file, run)
+    if message and not allow_unfinished:
+        raise ConfigurationError(message + "; or pass --allow-unfinished to score it as it is "
+                                           "(its results then say it is unfinished)")
+    return run
+
+
 def _resolvable(name: str) -> bool:
     """A folder that exists here, or something that is not a filesystem path (a Hub name)."""
     return os.path.isdir(name) or not (os.path.isabs(name) or name.startswith((".", "~")))
@@ -110,14 +194,8 @@ def _paths_of(value: Any, target: str, prefix: str = "") -> Dict[str, Any]:
     return found
 
 
-def portable_overrides(archive_file: str) -> Dict[str, Any]:
-    """The overrides (dotted paths) that load this archive without the training machine's encoder;
-    the archive is read once, and checked on the way (`opened_archive`)."""
-    with opened_archive(archive_file) as archive:
-        return _overrides(archive_file, archive) if archive is not None else {}
-
-
 def _overrides(archive_file: str, archive: tarfile.TarFile) -> Dict[str, Any]:
+    """The overrides (dotted paths) that load this opened archive without the training machine's encoder."""
     config = archived_config(archive)
     if config is None or config.get("model", {}).get("type") != "eapr_classifier":
         return {}
@@ -144,13 +222,19 @@ def _overrides(archive_file: str, archive: tarfile.TarFile) -> Dict[str, Any]:
 
 def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
                  overrides: Union[str, Dict[str, Any]] = "", weights_file: Optional[str] = None) -> Archive:
-    """AllenNLP's `load_archive`, with the encoder resolved as the module docstring says; the caller's
-    own `overrides` win over the computed ones."""
+    """AllenNLP's `load_archive`, with the encoder resolved as the module docstring says (the caller's
+    own `overrides` win over the computed ones), and a warning when the archive holds an unfinished run."""
     from allennlp.common.params import parse_overrides
 
     user = parse_overrides(overrides) if isinstance(overrides, str) else dict(overrides)
-    computed = {key: value for key, value in portable_overrides(str(archive_file)).items()
+    with opened_archive(str(archive_file)) as archive:  # read once: checked, overrides, run status
+        found = _overrides(str(archive_file), archive) if archive is not None else {}
+        run = archived_run(archive, str(archive_file)) if archive is not None else None
+    computed = {key: value for key, value in found.items()
                 if not any(key == mine or key.startswith(mine + ".") for mine in user)}
     merged = {**computed, **user}
+    message = unfinished(str(archive_file), run)
+    if message:
+        logger.warning("UNFINISHED RUN: %s", message)
     return allennlp_load_archive(archive_file, cuda_device=cuda_device, overrides=merged or "",
                                  weights_file=weights_file)

@@ -206,3 +206,38 @@ def test_variants_may_not_change_the_budget():
     for key in ("EAPR_NUM_PERTURBATIONS", "EAPR_BATCH_SIZE", "EAPR_GRAD_ACCUM", "EAPR_ALPHA", "EAPR_LR"):
         with pytest.raises(SystemExit, match=f"{key} is set by the harness itself"):
             accuracy.parse_variants(SimpleNamespace(methods=["baseline"], variant=[["mine", "eapr", f"{key}=1"]]))
+
+
+def test_an_interrupted_run_is_resumed_not_reused(tmp_path, monkeypatch):
+    """A run is reused only when `allennlp train` returned (`metrics.json`, and `run_status.json`
+    finished where there is one): an archive alone may be AllenNLP's archive of an interrupted run.
+    An interrupted run with its optimizer states continues with `--recover` (its stale scores
+    removed); one without starts afresh with `--force`."""
+    accuracy = load_script("benchmarks/accuracy.py")
+    run_dir = tmp_path / "eapr_a0.1_b1.0_e6_p1_seed1"
+    run_dir.mkdir()
+    (run_dir / "model.tar.gz").write_bytes(b"the best epoch so far")
+    assert not accuracy.trained(run_dir)  # AllenNLP's archive of an interrupted run, no metrics.json
+    (run_dir / "metrics.json").write_text("{}")
+    assert accuracy.trained(run_dir)  # a finished run from before run_status.json
+    (run_dir / "run_status.json").write_text(json.dumps({"finished": False}))
+    assert not accuracy.trained(run_dir)
+    (run_dir / "run_status.json").write_text(json.dumps({"finished": True}))
+    assert accuracy.trained(run_dir)
+
+    commands = []
+    monkeypatch.setattr(accuracy.subprocess, "run", lambda command, **kwargs: commands.append(command[-1]))
+    monkeypatch.setattr(accuracy, "evaluate", lambda *args: {})
+    args = SimpleNamespace(encoder="enc", synonyms="syn.json", num_gpus=0, max_length=64, batch_size=16,
+                           grad_accum=1, lr=1e-4, epochs=6, num_perturbations=1, budget="equal-steps",
+                           ap_mode="exact", head=None, alpha=0.1, beta=1.0, oracle=False,
+                           variants=accuracy.parse_variants(SimpleNamespace(methods=["eapr"], variant=None)))
+    settings = accuracy.protocol_settings("xnli", "data")
+    (run_dir / "run_status.json").write_text(json.dumps({"finished": False}))
+    (run_dir / "training_state_e3_b0.th").write_bytes(b"")
+    (run_dir / "languages").mkdir()  # the interrupted archive's scores
+    accuracy.run_one(args, settings, "eapr", 1, run_dir)
+    assert commands == ["--recover"] and not (run_dir / "languages").exists()
+    assert not (run_dir / "training_state_e3_b0.th").exists()  # removed once the run returned
+    accuracy.run_one(args, settings, "eapr", 1, run_dir)
+    assert commands == ["--recover", "--force"]

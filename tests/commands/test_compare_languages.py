@@ -3,14 +3,15 @@ import json
 
 import pytest
 
-from eapr_plugin.commands.compare_languages import compare, parse_groups
+from eapr_plugin.commands.compare_languages import budget_line, compare, markdown, parse_groups
 from tests.support.cli import run_allennlp
 from tests.support.tasks import tiny_ext_vars
 
 
-def report(accuracies, correct=None):
+def report(accuracies, correct=None, steps=None):
     return {"languages": {lang: {"accuracy": acc, **({"correct": correct[lang]} if correct else {})}
-                          for lang, acc in accuracies.items()}}
+                          for lang, acc in accuracies.items()},
+            "run": None if steps is None else {"finished": True, "optimizer_steps": steps}}
 
 
 def test_runs_are_paired_by_position_on_the_non_english_average_and_per_language():
@@ -24,6 +25,18 @@ def test_runs_are_paired_by_position_on_the_non_english_average_and_per_language
     assert result["differences"]["eapr"]["per_language"]["sw"]["differences"] == pytest.approx([0.02, 0.018, 0.022])
     assert average["verdict"] == "gain" and result["differences"]["eapr"]["pairs"] == 3
     assert result["summary"]["eapr"]["average_non_english"]["n"] == 3 and "plain" not in result["differences"]
+
+
+def test_the_comparison_says_whether_the_groups_trained_the_same_optimizer_steps():
+    scores = {"en": 0.9, "de": 0.6}
+    equal = compare({"a": [report(scores, steps=264)] * 2, "b": [report(scores, steps=264)] * 2}, "b")
+    assert equal["budget"] == {"optimizer_steps": {"a": [264, 264], "b": [264, 264]}, "equal_steps": True}
+    assert markdown(equal).rstrip().endswith("Every run made the same number of optimizer steps (a: 264, 264; b: 264, 264).")
+    unequal = compare({"a": [report(scores, steps=88)] * 2, "b": [report(scores, steps=264)] * 2}, "b")
+    assert unequal["budget"]["equal_steps"] is False
+    assert budget_line(unequal["budget"]).startswith("**NOT A COMPARISON AT EQUAL COST**") and "a: 88, 88" in markdown(unequal)
+    unknown = compare({"a": [report(scores, steps=264), report(scores)], "b": [report(scores, steps=264)] * 2}, "b")
+    assert unknown["budget"]["equal_steps"] is None and "(a: 264, ?; b: 264, 264)" in budget_line(unknown["budget"])
 
 
 def test_single_runs_are_compared_by_a_bootstrap_over_examples():

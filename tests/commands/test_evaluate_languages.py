@@ -80,3 +80,44 @@ def test_an_empty_or_truncated_archive_is_named_incomplete(tmp_path):
     truncated.write_bytes(gzip.compress(b"x" * 100000)[:200])
     with pytest.raises(ConfigurationError, match="is incomplete"):
         check_archive(str(truncated))
+
+
+# ----- an unfinished run's archive ----------------------------------------------------------------
+import io  # noqa: E402
+import json  # noqa: E402
+import tarfile  # noqa: E402
+
+from eapr_plugin.commands.evaluate_languages import run_title  # noqa: E402
+from eapr_plugin.models.archival import RUN_RECORD, RUN_STATUS, check_finished  # noqa: E402
+
+
+def test_an_archive_says_whether_its_run_finished(tmp_path):
+    def archive(folder, config, files):
+        path = tmp_path / folder / "model.tar.gz"
+        path.parent.mkdir()
+        with tarfile.open(path, "w:gz") as tar:
+            for name, text in {"config.json": json.dumps(config), **files}.items():
+                data = text.encode("utf-8")
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        return str(path)
+
+    listed = {"include_in_archive": ["encoder", RUN_STATUS, RUN_RECORD]}
+    status = {"finished": True, "stopped_by": None, "epochs_completed": 2, "num_epochs": 2, "optimizer_steps": 10}
+    curve = '{"epoch": 0, "validation_accuracy": 0.5}\n{"epoch": 1, "validation_accuracy": 0.75}\n'
+    finished = archive("finished", listed, {RUN_STATUS: json.dumps(status), RUN_RECORD: curve})
+    assert check_finished(finished) == {**status, "dev_curve": [0.5, 0.75]}
+    assert check_finished(archive("other", {}, {})) is None  # no status configured: nothing to say
+    # the config lists the status, the archive lacks it, and no run folder is beside it: AllenNLP's
+    # archive of an interrupted run, moved elsewhere
+    moved = archive("moved", listed, {})
+    with pytest.raises(ConfigurationError, match=r"moved/model.tar.gz holds an unfinished run: training was "
+                                                 r"stopped before its last epoch.*--recover.*--allow-unfinished"):
+        check_finished(moved)
+    run = check_finished(moved, allow_unfinished=True)
+    assert run["finished"] is False and run["archive_lacks"] == ["encoder", RUN_STATUS, RUN_RECORD]
+    assert run_title(moved, run) == "moved (UNFINISHED)"
+    stopped = {**status, "finished": False, "stopped_by": "KeyboardInterrupt", "epochs_completed": 1}
+    with pytest.raises(ConfigurationError, match=r"stopped by KeyboardInterrupt after 1 of 2 epochs \(10 optimizer"):
+        check_finished(archive("stopped", listed, {RUN_STATUS: json.dumps(stopped)}))

@@ -1,6 +1,6 @@
 """Test-only trainer callbacks (load with `--include-package tests.support.callbacks` from the project root)."""
 import os
-import signal
+import signal as signals
 from pathlib import Path
 
 from allennlp.training.callbacks.callback import TrainerCallback
@@ -9,17 +9,24 @@ from allennlp.training.callbacks.callback import TrainerCallback
 @TrainerCallback.register("eapr_test_kill")
 class KillOnce(TrainerCallback):
     """
-    SIGKILLs its own training process once, after `after_batches` training batches in total, to
-    test `--recover`; `marker` records that the kill happened, so the resumed run goes on.
+    Sends its own training process `signal` once, at the first training batch after both
+    `after_batches` training batches in total and `after_epochs` finished epochs, to test
+    `--recover` (SIGKILL: nothing runs after it) and AllenNLP's archive of an interrupted run
+    (SIGTERM: AllenNLP's handler raises `SigTermReceived`, and `allennlp train` archives the best
+    epoch so far); `marker` records that the signal was sent, so the resumed run goes on.
     """
 
-    def __init__(self, serialization_dir: str, after_batches: int, marker: str) -> None:
+    def __init__(self, serialization_dir: str, marker: str, after_batches: int = 0, after_epochs: int = 0,
+                 signal: str = "SIGKILL") -> None:
         super().__init__(serialization_dir)
         self.after_batches = after_batches
+        self.after_epochs = after_epochs
         self.marker = marker
+        self.signal = getattr(signals, signal)
 
     def on_batch(self, trainer, batch_inputs, batch_outputs, batch_metrics, epoch, batch_number,
                  is_training, is_primary=True, batch_grad_norm=None, **kwargs) -> None:
-        if is_training and trainer._total_batches_completed >= self.after_batches and not os.path.exists(self.marker):
-            Path(self.marker).write_text(f"killed after {trainer._total_batches_completed} batches\n")
-            os.kill(os.getpid(), signal.SIGKILL)
+        due = trainer._total_batches_completed >= self.after_batches and trainer._epochs_completed >= self.after_epochs
+        if is_training and due and not os.path.exists(self.marker):
+            Path(self.marker).write_text(f"{self.signal.name} after {trainer._total_batches_completed} batches\n")
+            os.kill(os.getpid(), self.signal)

@@ -11,12 +11,14 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import prepare_environment
 
 from eapr_plugin.common.config_env import EXT_VARS, register_ext_var_defaults
+from eapr_plugin.models.archival import ENCODER_FOLDER, RUN_RECORD, RUN_STATUS
 from tests.support.cli import REPO
 from tests.support.tasks import tiny_ext_vars
 
 CONFIGS = REPO / "training_configs"
 CONFIG_FILES = sorted(p.name for p in CONFIGS.glob("*.jsonnet"))
 TASK_OF = {"xnli": "xnli", "pawsx": "pawsx", "experiment": "xnli"}
+ARCHIVED_RUN_FILES = [ENCODER_FOLDER, RUN_STATUS, RUN_RECORD]  # what the archive carries beside the weights
 
 
 def test_every_ext_var_used_is_registered():
@@ -49,7 +51,7 @@ def test_defaults_are_the_papers_setup(monkeypatch):
     assert config["random_seed"] == config["numpy_seed"] == config["pytorch_seed"] == 7
     assert "perturber" not in config["validation_dataset_reader"]
     assert "cuda_device" not in trainer and "distributed" not in config  # the GPU if any, else the CPU
-    assert config["include_in_archive"] == ["encoder"]
+    assert config["include_in_archive"] == ARCHIVED_RUN_FILES
     assert {"type": "eapr_encoder_files"} in trainer["callbacks"] and {"type": "eapr_run_record"} in trainer["callbacks"]
     pawsx = Params.from_file(str(CONFIGS / "pawsx_baseline.jsonnet")).as_dict()
     assert pawsx["model"]["loss_terms"] == [] and "perturber" not in pawsx["dataset_reader"]
@@ -92,7 +94,7 @@ def test_config_builds_its_trainer(name, monkeypatch, tmp_path, tiny_encoders, n
     params = Params.from_file(str(CONFIGS / name))
     method_terms = params.as_dict()["model"]["loss_terms"]
     prepare_environment(params)  # pops the seeds, as `allennlp train` does
-    assert params.pop("include_in_archive") == ["encoder"]  # popped by `allennlp train` too
+    assert params.pop("include_in_archive") == ARCHIVED_RUN_FILES  # popped by `allennlp train` too
     train_model = TrainModel.from_params(params=params, serialization_dir=str(tmp_path / "run"), local_rank=0)
     model = train_model.model
     assert [term.name for term in model._loss_terms] == [term["type"] for term in method_terms]
