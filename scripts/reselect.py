@@ -34,6 +34,9 @@ def archive_name(selection: str, average_last: int = 2) -> str:
 
 def selected_epochs(run_dir: Path, selection: str, average_last: int) -> List[int]:
     """The 1-based epochs (= AllenNLP's completed-epoch count) whose weights the selection holds."""
+    if not (run_dir / "metrics.json").exists():
+        raise SystemExit(f"{run_dir}: no metrics.json, so `allennlp train` has not finished this run (see its "
+                         "run_status.json); `allennlp train CONFIG -s RUN_DIR --recover` finishes it")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     final = metrics["epoch"] + 1
     window = 1 if selection == "last" else average_last

@@ -12,7 +12,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 
 from eapr_plugin.training.callbacks import ModelSelection
-from tests.support.cli import run_allennlp, run_script
+from tests.support.cli import load_script, run_allennlp, run_script
 from tests.support.tasks import tiny_ext_vars
 
 
@@ -133,3 +133,10 @@ def test_the_archive_holds_the_average(tiny_encoders, nli_files, synonym_table, 
         for group in ("dev", "test"):
             for language, accuracy in curve[group].items():  # a share of that language's rows
                 assert round(accuracy * rows[language], 6) == int(round(accuracy * rows[language])), (group, language)
+
+
+def test_reselect_refuses_a_run_that_has_not_finished(tmp_path):
+    reselect = load_script("scripts/reselect.py")
+    (tmp_path / "run_status.json").write_text('{"finished": false}')  # interrupted: no metrics.json
+    with pytest.raises(SystemExit, match=r"no metrics.json, so `allennlp train` has not finished this run.*--recover"):
+        reselect.selected_epochs(tmp_path, "last", 2)
