@@ -154,7 +154,7 @@ def unfinished(archive_file: str, run: Optional[Dict[str, Any]]) -> Optional[str
 
 def check_finished(archive_file: str, allow_unfinished: bool = False) -> Optional[Dict[str, Any]]:
     """The archive's run (`archived_run`; None without a status). An unfinished run's archive fails
-    with `unfinished`'s message, or with `allow_unfinished` passes with a warning."""
+    with `unfinished`'s message, or with `allow_unfinished` passes (and `load_archive` warns)."""
     with opened_archive(archive_file) as archive:
         run = archived_run(archive, archive_file) if archive is not None else None
     message = unfinished(archive_file, run)
