@@ -113,9 +113,9 @@ def load_transformer(path: str, encoder: str):
 
     if path == encoder:
         return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-    import eapr_plugin  # noqa: F401
-    from allennlp.models.archival import load_archive
+    from eapr_plugin.models.archival import check_finished, load_archive  # checked, portable
 
+    check_finished(path, escape=None)  # an interrupted run's archive measures nothing this benchmark claims
     transformer = load_archive(path).model._transformer
     return transformer, AutoTokenizer.from_pretrained(transformer.config.name_or_path)
 

@@ -152,15 +152,17 @@ def unfinished(archive_file: str, run: Optional[Dict[str, Any]]) -> Optional[str
             f"{os.path.dirname(archive_file) or '.'} --recover` finishes the run and writes the archive again")
 
 
-def check_finished(archive_file: str, allow_unfinished: bool = False) -> Optional[Dict[str, Any]]:
+def check_finished(archive_file: str, allow_unfinished: bool = False,
+                   escape: Optional[str] = "--allow-unfinished") -> Optional[Dict[str, Any]]:
     """The archive's run (`archived_run`; None without a status). An unfinished run's archive fails
-    with `unfinished`'s message, or with `allow_unfinished` passes (and `load_archive` warns)."""
+    with `unfinished`'s message (naming the command's `escape` option, where it has one), or with
+    `allow_unfinished` passes (and `load_archive` warns)."""
     with opened_archive(archive_file) as archive:
         run = archived_run(archive, archive_file) if archive is not None else None
     message = unfinished(archive_file, run)
     if message and not allow_unfinished:
-        raise ConfigurationError(message + "; or pass --allow-unfinished to score it as it is "
-                                           "(its results then say it is unfinished)")
+        raise ConfigurationError(message + (f"; or pass {escape} to score it as it is (its results then say it "
+                                            "is unfinished)" if escape else ""))
     return run
 
 

@@ -115,6 +115,9 @@ def test_an_archive_says_whether_its_run_finished(tmp_path):
     with pytest.raises(ConfigurationError, match=r"moved/model.tar.gz holds an unfinished run: training was "
                                                  r"stopped before its last epoch.*--recover.*--allow-unfinished"):
         check_finished(moved)
+    with pytest.raises(ConfigurationError) as refused:  # the benchmarks, which have no such option
+        check_finished(moved, escape=None)
+    assert "--recover" in str(refused.value) and "--allow-unfinished" not in str(refused.value)
     run = check_finished(moved, allow_unfinished=True)
     assert run["finished"] is False and run["archive_lacks"] == ["encoder", RUN_STATUS, RUN_RECORD]
     assert run_title(moved, run) == "moved (UNFINISHED)"
