@@ -21,8 +21,8 @@ class RunRecord(TrainerCallback):
       only the lines of the epochs its checkpoint holds, so every epoch has exactly one line.
     - `run_status.json`: whether training finished (`finished`), what stopped it otherwise
       (`stopped_by`: `KeyboardInterrupt`, AllenNLP's `SigTermReceived`, an error), the epochs
-      completed of `num_epochs`, and the optimizer steps. It reads `finished: false` from the first
-      batch until training returns, so a run killed outright (SIGKILL) says so too.
+      completed of `num_epochs`, and the optimizer steps. It reads `finished: false` from the start of
+      training until training returns, so a run killed outright (SIGKILL) says so too.
 
     The recipes put both files into `model.tar.gz` (`include_in_archive`). That matters because
     `allennlp train` archives an interrupted run too (Ctrl-C, SIGTERM: "Training interrupted by the
