@@ -296,8 +296,9 @@ local methods = {
         callbacks: [
           { type: "eapr_batch_seeds", seed: seed },
           { type: "eapr_encoder_files" },
-          { type: "eapr_run_record" },
           { type: "eapr_model_selection", selection: ext("EAPR_SELECTION", "english_dev"), average_last: num("EAPR_AVERAGE_LAST", 3) },
+          // after the selection: a selection that fails at the end leaves the run unfinished
+          { type: "eapr_run_record" },
         ] + (if epoch_eval == null then [] else [{ type: "eapr_epoch_evaluation", inputs: epoch_eval }]),
         // EAPR_NUM_GPUS unset: AllenNLP's choice (the first GPU if there is one, else the CPU)
         [if distributed_devices == null && num_gpus != null then "cuda_device"]: if num_gpus >= 1 then 0 else -1,

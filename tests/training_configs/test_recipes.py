@@ -53,6 +53,8 @@ def test_defaults_are_the_papers_setup(monkeypatch):
     assert "cuda_device" not in trainer and "distributed" not in config  # the GPU if any, else the CPU
     assert config["include_in_archive"] == ARCHIVED_RUN_FILES
     assert {"type": "eapr_encoder_files"} in trainer["callbacks"] and {"type": "eapr_run_record"} in trainer["callbacks"]
+    names = [callback["type"] for callback in trainer["callbacks"]]
+    assert names.index("eapr_run_record") > names.index("eapr_model_selection")  # finished only once selected
     pawsx = Params.from_file(str(CONFIGS / "pawsx_baseline.jsonnet")).as_dict()
     assert pawsx["model"]["loss_terms"] == [] and "perturber" not in pawsx["dataset_reader"]
     assert pawsx["trainer"]["num_epochs"] == 30
