@@ -121,10 +121,14 @@ def test_an_interrupted_runs_archive_is_refused_or_marked_until_recover_finishes
         load_archive(str(archive))
     assert f"UNFINISHED RUN: {archive} holds an unfinished run" in caplog.text
 
+    # a kill between an epoch's record line and its checkpoint leaves a line the checkpoint lacks:
+    # the resumed run replays that epoch, and its line must not appear twice
+    with open(run_dir / "run_record.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"epoch": 1, "optimizer_steps": -1}) + "\n")
     run_allennlp(args + ["--recover"], env)  # the marker exists: no signal this time
     status = json.loads((run_dir / "run_status.json").read_text())
     record = [json.loads(line) for line in (run_dir / "run_record.jsonl").read_text().splitlines()]
-    assert [epoch["epoch"] for epoch in record] == [0, 1]  # one line per epoch, the replayed one once
+    assert [epoch["epoch"] for epoch in record] == [0, 1] and record[-1]["optimizer_steps"] > 0  # one line each
     assert status == {"finished": True, "stopped_by": None, "epochs_completed": 2, "num_epochs": 2,
                       "optimizer_steps": record[-1]["optimizer_steps"]}
     # the rewritten archive carries the status: scored without a word (what evaluate-languages checks)
