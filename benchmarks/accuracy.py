@@ -527,6 +527,11 @@ def write_report(args, out: Path, runs, reselected, started: float) -> None:
                     for s in common},
             }
     selections = {name: selection_report(by_method, summary, args.references) for name, by_method in reselected.items()}
+    steps = {method: entry["optimizer_steps"] for method, entry in summary.items()}
+    if args.budget == "equal-steps" and len({step for values in steps.values() for step in values}) > 1:
+        print(f"warning: NOT EQUAL STEPS: an equal-steps budget whose runs made different numbers of optimizer "
+              f"steps ({'; '.join(f'{m} {v}' for m, v in steps.items())}; rounding of batches per epoch or "
+              "gradient accumulation, or a run that stopped early); the report's caption says so", flush=True)
     report = {
         "date": date.today().isoformat(), "protocol": args.protocol,
         "machine": machine(0 if args.num_gpus else None), "versions": versions(),

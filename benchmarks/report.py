@@ -174,6 +174,11 @@ def accuracy(path, report):
     equal_steps = s.get("budget") == "equal-steps"
     label = ("**equal optimizer steps**" if equal_steps else
              "**equal epochs** (plain fine-tuning makes a third of the pair methods' optimizer steps)")
+    measured = {step for m in report["summary"].values() for step in m.get("optimizer_steps", [])}
+    if equal_steps and len(measured) > 1:  # the runs say otherwise: the caption must not claim equal cost
+        label = ("**an equal-steps budget whose runs made different numbers of optimizer steps** ("
+                 + "; ".join(f"{name} {', '.join(map(str, m.get('optimizer_steps', [])))}"
+                             for name, m in report["summary"].items()) + ")")
     oracle = (" (runs trained again with every epoch scored on target-language dev and test sets for "
               "target-language selection, `--oracle`"
               + (f" on {', '.join(s['oracle_languages'])}" if s.get("oracle_languages") else "") + ")"
