@@ -113,10 +113,10 @@ def load_transformer(path: str, encoder: str):
 
     if path == encoder:
         return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-    from eapr_plugin.models.archival import check_finished, load_archive  # checked, portable
+    from eapr_plugin.models.archival import load_run_archive  # checked, portable
 
-    check_finished(path, escape=None)  # an interrupted run's archive measures nothing this benchmark claims
-    transformer = load_archive(path).model._transformer
+    # an interrupted run's archive measures nothing this benchmark claims
+    transformer = load_run_archive(path, allow_unfinished=False, escape=None)[0].model._transformer
     return transformer, AutoTokenizer.from_pretrained(transformer.config.name_or_path)
 
 

@@ -32,7 +32,7 @@ from allennlp.data import DatasetReader  # noqa: E402
 from allennlp.predictors import Predictor  # noqa: E402
 
 import eapr_plugin  # noqa: E402,F401
-from eapr_plugin.models.archival import check_finished, load_archive  # noqa: E402  (checked, portable)
+from eapr_plugin.models.archival import load_run_archive  # noqa: E402  (checked, portable)
 from eapr_plugin.common.reporting import mean_std  # noqa: E402
 
 Row = Tuple[str, Optional[str], str, str, Optional[str]]  # text_a, text_b, label, perturbed_a, perturbed_b
@@ -67,8 +67,8 @@ def predict(predictor: Predictor, texts: List[Tuple[str, Optional[str]]], batch_
 
 
 def measure(path: str, synonyms: str) -> Dict[str, float]:
-    check_finished(path, escape=None)  # an interrupted run's archive measures nothing this benchmark claims
-    archive = load_archive(path)
+    # an interrupted run's archive measures nothing this benchmark claims
+    archive, _ = load_run_archive(path, allow_unfinished=False, escape=None)
     predictor = Predictor.from_archive(archive, "eapr_classifier")
     rows = read_rows(archive.config, synonyms, shared=False)
     gold = [label for _, _, label, _, _ in rows]

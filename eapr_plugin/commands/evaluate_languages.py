@@ -24,7 +24,7 @@ from eapr_plugin.common.reporting import bar_chart, heat_map, markdown_table, ma
 from eapr_plugin.dataset_readers.eapr_reader import cross_lingual_path
 from eapr_plugin.dataset_readers.hf_datasets import is_hf_path
 from eapr_plugin.dataset_readers.rows import language_from_file_name
-from eapr_plugin.models.archival import check_finished, load_archive
+from eapr_plugin.models.archival import load_run_archive
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +202,8 @@ def evaluate_languages(
     paths = expand_inputs(inputs, languages, split)
     if cross_lingual:
         paths_by_language = languages_of_inputs(paths)  # before the archive loads: fail fast
-    run = check_finished(archive_file, allow_unfinished)
-    archive = load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
+    archive, run = load_run_archive(archive_file, cuda_device=cuda_device, overrides=overrides,
+                                    allow_unfinished=allow_unfinished)
     prepare_environment(archive.config)
     model = archive.model
     model.eval()

@@ -25,8 +25,9 @@ callback writes `run_status.json` (finished or not, epochs and optimizer steps) 
 `run_record.jsonl` (the dev curve), which the recipes' `include_in_archive` puts into a finished
 run's archive (AllenNLP leaves them out of an interrupted run's); `archived_run` reads them back,
 `load_archive` warns when the run did not finish, and `evaluate-languages` refuses such an archive
-unless told `--allow-unfinished` (`check_finished`). Archives without these files (configs that
-leave the callback out, archives of older versions) carry no status, and nothing is said of them.
+unless told `--allow-unfinished` (`load_run_archive`, `check_finished`). Archives without these
+files (configs that leave the callback out, archives of older versions) carry no status, and
+nothing is said of them.
 """
 import atexit
 import json
@@ -37,7 +38,7 @@ import tarfile
 import tempfile
 import zlib
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from allennlp.common.checks import ConfigurationError
 
@@ -152,17 +153,23 @@ def unfinished(archive_file: str, run: Optional[Dict[str, Any]]) -> Optional[str
             f"{os.path.dirname(archive_file) or '.'} --recover` finishes the run and writes the archive again")
 
 
+def refuse_unfinished(message: str, escape: Optional[str]) -> ConfigurationError:
+    """The error for an unfinished run's archive (`unfinished`'s message), naming the command's
+    `escape` option where it has one."""
+    return ConfigurationError(message + (f"; or pass {escape} to score it as it is (its results then say it "
+                                         "is unfinished)" if escape else ""))
+
+
 def check_finished(archive_file: str, allow_unfinished: bool = False,
                    escape: Optional[str] = "--allow-unfinished") -> Optional[Dict[str, Any]]:
-    """The archive's run (`archived_run`; None without a status). An unfinished run's archive fails
-    with `unfinished`'s message (naming the command's `escape` option, where it has one), or with
-    `allow_unfinished` passes (and `load_archive` warns)."""
+    """The archive's run (`archived_run`; None without a status), without loading the archive (to
+    check many before loading any). An unfinished run's archive fails (`refuse_unfinished`), or with
+    `allow_unfinished` passes (and `load_run_archive` warns when it loads it)."""
     with opened_archive(archive_file) as archive:
         run = archived_run(archive, archive_file) if archive is not None else None
     message = unfinished(archive_file, run)
     if message and not allow_unfinished:
-        raise ConfigurationError(message + (f"; or pass {escape} to score it as it is (its results then say it "
-                                            "is unfinished)" if escape else ""))
+        raise refuse_unfinished(message, escape)
     return run
 
 
@@ -222,21 +229,34 @@ def _overrides(archive_file: str, archive: tarfile.TarFile) -> Dict[str, Any]:
     return overrides
 
 
-def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
-                 overrides: Union[str, Dict[str, Any]] = "", weights_file: Optional[str] = None) -> Archive:
+def load_run_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
+                     overrides: Union[str, Dict[str, Any]] = "", weights_file: Optional[str] = None,
+                     allow_unfinished: bool = True, escape: Optional[str] = "--allow-unfinished"
+                     ) -> Tuple[Archive, Optional[Dict[str, Any]]]:
     """AllenNLP's `load_archive`, with the encoder resolved as the module docstring says (the caller's
-    own `overrides` win over the computed ones), and a warning when the archive holds an unfinished run."""
+    own `overrides` win over the computed ones), and the archive's run (`archived_run`), from one
+    read of the archive. An unfinished run's archive fails unless `allow_unfinished`
+    (`refuse_unfinished`), and is loaded with a warning if it is allowed."""
     from allennlp.common.params import parse_overrides
 
     user = parse_overrides(overrides) if isinstance(overrides, str) else dict(overrides)
     with opened_archive(str(archive_file)) as archive:  # read once: checked, overrides, run status
         found = _overrides(str(archive_file), archive) if archive is not None else {}
         run = archived_run(archive, str(archive_file)) if archive is not None else None
+    message = unfinished(str(archive_file), run)
+    if message and not allow_unfinished:
+        raise refuse_unfinished(message, escape)
+    if message:
+        logger.warning("UNFINISHED RUN: %s", message)
     computed = {key: value for key, value in found.items()
                 if not any(key == mine or key.startswith(mine + ".") for mine in user)}
     merged = {**computed, **user}
-    message = unfinished(str(archive_file), run)
-    if message:
-        logger.warning("UNFINISHED RUN: %s", message)
     return allennlp_load_archive(archive_file, cuda_device=cuda_device, overrides=merged or "",
-                                 weights_file=weights_file)
+                                 weights_file=weights_file), run
+
+
+def load_archive(archive_file: Union[str, os.PathLike], cuda_device: int = -1,
+                 overrides: Union[str, Dict[str, Any]] = "", weights_file: Optional[str] = None) -> Archive:
+    """`load_run_archive` for AllenNLP's `evaluate` and `predict`: an unfinished run's archive loads
+    with a warning (they have no option to refuse it by)."""
+    return load_run_archive(archive_file, cuda_device, overrides, weights_file)[0]
