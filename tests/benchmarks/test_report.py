@@ -3,7 +3,7 @@ import contextlib
 import io
 import json
 
-from tests.support.cli import load_script
+from tests.support.cli import REPO, load_script
 
 
 def test_cross_lingual_tables(tmp_path):
@@ -81,3 +81,16 @@ def test_oracle_reports_are_labelled_and_compared_on_the_same_languages(tmp_path
     reports = {"oracle": {"settings": settings}, "main": {"settings": {**settings, "oracle": False}},
                "epochs": {"settings": {**settings, "oracle": False, "budget": "equal-epochs"}}}
     assert list(load_script("benchmarks/report.py").readme_accuracy_reports(reports)) == ["main"]
+
+
+def test_an_accuracy_caption_claims_equal_steps_only_where_the_runs_made_them(capsys):
+    report_py = load_script("benchmarks/report.py")
+    path = REPO / "benchmarks" / "results" / "accuracy_xnli_six_epochs_cpu.json"
+    report = json.loads(path.read_text())
+    report_py.accuracy(path, report)
+    assert "**equal optimizer steps**" in capsys.readouterr().out
+    report["summary"]["eapr"]["optimizer_steps"] = [467]  # one method's runs made another number
+    report_py.accuracy(path, report)
+    caption = capsys.readouterr().out
+    assert "**equal optimizer steps**" not in caption
+    assert "runs made different numbers of optimizer steps** (baseline 468; two_stream_ce 468; eapr 467)" in caption

@@ -98,22 +98,15 @@ def test_every_archive_is_checked_before_any_is_scored(tmp_path):
     # the second group's archive is an interrupted run's (its config lists run_status.json, the
     # archive lacks it); the first group's archive and the data do not exist, so scoring anything
     # first would fail with another message
-    import io
-    import tarfile
-
     from allennlp.common.checks import ConfigurationError
 
     from eapr_plugin.commands.compare_languages import compare_languages
+    from tests.support.archives import write_archive
 
-    interrupted = tmp_path / "b_seed1" / "model.tar.gz"
-    interrupted.parent.mkdir()
-    with tarfile.open(interrupted, "w:gz") as tar:
-        data = json.dumps({"include_in_archive": ["encoder", "run_status.json", "run_record.jsonl"]}).encode()
-        info = tarfile.TarInfo("config.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+    interrupted = write_archive(tmp_path / "b_seed1" / "model.tar.gz",
+                                {"include_in_archive": ["encoder", "run_status.json", "run_record.jsonl"]}, {})
     with pytest.raises(ConfigurationError, match=r"b_seed1/model.tar.gz holds an unfinished run.*--allow-unfinished"):
         compare_languages([str(tmp_path / "missing.tsv")],
-                          {"a": [str(tmp_path / "a_seed1" / "model.tar.gz")], "b": [str(interrupted)]},
+                          {"a": [str(tmp_path / "a_seed1" / "model.tar.gz")], "b": [interrupted]},
                           str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()

@@ -83,25 +83,16 @@ def test_an_empty_or_truncated_archive_is_named_incomplete(tmp_path):
 
 
 # ----- an unfinished run's archive ----------------------------------------------------------------
-import io  # noqa: E402
 import json  # noqa: E402
-import tarfile  # noqa: E402
 
 from eapr_plugin.commands.evaluate_languages import run_title  # noqa: E402
 from eapr_plugin.models.archival import RUN_RECORD, RUN_STATUS, check_finished  # noqa: E402
+from tests.support.archives import write_archive  # noqa: E402
 
 
 def test_an_archive_says_whether_its_run_finished(tmp_path):
     def archive(folder, config, files):
-        path = tmp_path / folder / "model.tar.gz"
-        path.parent.mkdir()
-        with tarfile.open(path, "w:gz") as tar:
-            for name, text in {"config.json": json.dumps(config), **files}.items():
-                data = text.encode("utf-8")
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-        return str(path)
+        return write_archive(tmp_path / folder / "model.tar.gz", config, files)
 
     listed = {"include_in_archive": ["encoder", RUN_STATUS, RUN_RECORD]}
     status = {"finished": True, "stopped_by": None, "epochs_completed": 2, "num_epochs": 2, "optimizer_steps": 10}
