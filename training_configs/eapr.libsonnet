@@ -31,6 +31,8 @@
 //   EAPR_RAMP_UP            unset (e.g. "prediction_consistency=100": that term's weight ramps up as
 //                           exp(-5 (1 - t)^2) over the first 100 training batches; see the model's `ramp_up`)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
+//   EAPR_FREEZE             unset (comma-separated regexes over parameter names kept at their pretrained values,
+//                           e.g. "embeddings" for the encoder's embedding layer; see the model's `freeze`)
 //   EAPR_PC_TARGET          both (symmetric KL, xTune; or original: KL(sg(p) ‖ q), UDA: only the perturbed
 //                           stream is moved toward the original stream's prediction)
 //   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
@@ -162,6 +164,12 @@ local balance = name_values("EAPR_BALANCE");
 // deviation from the paper; see the model's `ramp_up`)
 local ramp_up = name_values("EAPR_RAMP_UP");
 
+// "embeddings,encoder\\.layer\\.0\\." -> those parameters frozen (a deviation from the paper, which
+// fine-tunes all; see the model's `freeze`); unset -> null
+local freeze =
+  local value = std.extVar("EAPR_FREEZE");
+  if value == "" then null else std.split(value, ",");
+
 // EAPR_PERTURBER: the paper's synonyms; subword sampling of the encoder's own tokenizer (no table,
 // any language); or synonyms, then subword sampling
 local perturbers(encoder) = {
@@ -265,6 +273,7 @@ local methods = {
         [if balance != null then "balance"]: balance,
         [if balance != null then "balance_batches"]: num("EAPR_BALANCE_BATCHES", 8),
         [if ramp_up != null then "ramp_up"]: ramp_up,
+        [if freeze != null then "freeze"]: freeze,
         initializer: head_init,
       } + heads[head],
       // EAPR_BUCKET=true: batches of similar length (AllenNLP's bucket sampler, shuffled batches),

@@ -50,6 +50,7 @@ KINDS: Dict[str, Optional[Tuple[str, Any]]] = {
     "EAPR_BALANCE": None,
     "EAPR_BALANCE_BATCHES": ("int", 1),
     "EAPR_RAMP_UP": None,
+    "EAPR_FREEZE": None,
     "EAPR_AP_MODE": None,
     "EAPR_MAX_LENGTH": ("int", 1),
     "EAPR_LR": ("float", 0),

@@ -4,6 +4,7 @@ The EAPR classifier: one multilingual encoder, two streams in training, one at i
 import logging
 import math
 import os
+import re
 from contextlib import nullcontext
 from functools import reduce
 from typing import Any, Dict, List, Optional, Tuple
@@ -126,6 +127,17 @@ class EaprClassifier(Model):
     trim_after_pulled_layer : `bool`, optional (default = `True`)
         In exact mode, run the encoder layers after Attention-Pull's on the batch's real length
         instead of `max_length` (same values, less work; `False` is the reference for benchmarks).
+    freeze : `List[str]`, optional (default = `None`)
+        Regular expressions (`re.search`) over the model's parameter names; every matching
+        parameter keeps its pretrained (or initialized) value: `requires_grad` is off from
+        construction, so the optimizer never sees it and DDP never waits for its gradient.
+        `["transformer_model\\.embeddings\\."]` freezes the encoder's embedding layer, which keeps
+        the pretrained alignment of the languages that English fine-tuning never touches (Wu &
+        Dredze, EMNLP 2019, freeze mBERT's embeddings and lower layers for zero-shot transfer); a
+        **deviation from the paper**, which fine-tunes every parameter. A pattern that matches no
+        parameter, or freezing every parameter, is an error. AllenNLP's own `trainer.no_grad` does
+        the same after the model is built, but it skips a pattern that matches nothing without a
+        word and runs after the DDP wrapper has registered the parameters.
     label_namespace : `str`, optional (default = `"labels"`)
     initializer : `InitializerApplicator`, optional
     """
@@ -147,6 +159,7 @@ class EaprClassifier(Model):
         balance_batches: int = 8,
         ramp_up: Optional[Dict[str, int]] = None,
         perturbed_ce_weight: float = 1.0,
+        freeze: Optional[List[str]] = None,
         label_namespace: str = "labels",
         initializer: Optional[InitializerApplicator] = None,
         **kwargs,
@@ -251,6 +264,40 @@ class EaprClassifier(Model):
         self._batches_seen = 0
         if initializer is not None:
             initializer(self)
+        self._freeze(freeze or [])
+
+    def _freeze(self, patterns: List[str]) -> None:
+        """Turns `requires_grad` off for every parameter a `freeze` pattern matches (see the docstring)."""
+        if not patterns:
+            return
+        named = dict(self.named_parameters())
+        frozen = set()
+        for pattern in patterns:
+            try:
+                regex = re.compile(pattern)
+            except re.error as error:
+                raise ConfigurationError(
+                    f"eapr_classifier: `freeze` pattern {pattern!r} is not a regular expression: {error} (EAPR_FREEZE)"
+                )
+            matched = {name for name in named if regex.search(name)}
+            if not matched:
+                example = next(name for name in named if "embeddings" in name)
+                raise ConfigurationError(
+                    f"eapr_classifier: `freeze` pattern {pattern!r} matches no parameter of the model; "
+                    f"names look like {example!r} (EAPR_FREEZE)"
+                )
+            frozen |= matched
+        if len(frozen) == len(named):
+            raise ConfigurationError(
+                f"eapr_classifier: `freeze` {patterns} matches every parameter; nothing would train (EAPR_FREEZE)"
+            )
+        for name in frozen:
+            named[name].requires_grad_(False)
+        values = sum(named[name].numel() for name in frozen)
+        logger.info(
+            "Frozen (`freeze` %s): %d of %d parameter tensors, %d of %d values",
+            patterns, len(frozen), len(named), values, sum(p.numel() for p in named.values()),
+        )
 
     def _check_recovered_labels(self) -> None:
         """

@@ -466,6 +466,28 @@ def test_ramp_up_scales_a_terms_weight_by_the_sigmoid_ramp_and_is_saved_with_the
             build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="consistency", EAPR_RAMP_UP=value)
 
 
+def test_freeze_keeps_the_matched_parameters_out_of_training_and_names_the_setting(tiny_encoders, synonym_table, nli_files):
+    """EAPR_FREEZE: the parameters its regexes match get no gradient and are left out of the
+    optimizer AllenNLP's trainer builds (it takes `requires_grad` parameters only); every other
+    parameter, the head's included, still trains; a pattern that matches nothing, a broken regex
+    or freezing everything is an error naming EAPR_FREEZE."""
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_FREEZE="embeddings,encoder\\.layer\\.0\\.")
+    named = dict(model.named_parameters())
+    expected = {n for n in named if ".transformer_model.embeddings." in n or ".transformer_model.encoder.layer.0." in n}
+    assert expected and {n for n, p in named.items() if not p.requires_grad} == expected
+    batch = tensors(model, batch_for(tiny_encoders["tiny-bert"], synonym_table, nli_files))
+    model(**batch)["loss"].backward()
+    assert all(named[n].grad is None for n in expected)
+    trained = [n for n, p in named.items() if n not in expected and p.grad is not None and p.grad.abs().sum() > 0]
+    assert any(".encoder.layer.1." in n for n in trained) and any("_classification_layer" in n for n in trained)
+    unfrozen = build(tiny_encoders["tiny-bert"], nli_files, synonym_table)
+    assert all(p.requires_grad for p in unfrozen.parameters())
+    for value, message in (("embedings", "matches no parameter"), ("layer[", "not a regular expression"),
+                           (".", "matches every parameter")):
+        with pytest.raises(ConfigurationError, match=f"{message}.*EAPR_FREEZE"):
+            build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_FREEZE=value)
+
+
 def test_masked_mode_truncates_exactly_as_exact_mode(tiny_encoders, synonym_table, nli_files):
     """Both modes read the same instances: the tokenizer truncates at EAPR_MAX_LENGTH in either, and
     only the padding the model adds for the pulled layer differs."""
