@@ -135,7 +135,9 @@ class EaprClassifier(Model):
         the pretrained alignment of the languages that English fine-tuning never touches (Wu &
         Dredze, EMNLP 2019, freeze mBERT's embeddings and lower layers for zero-shot transfer); a
         **deviation from the paper**, which fine-tunes every parameter. A pattern that matches no
-        parameter, or freezing every parameter, is an error. AllenNLP's own `trainer.no_grad` does
+        parameter, freezing every parameter, or a weighted loss term whose value then reaches no
+        trainable parameter (Embedding-Push, which acts on the embedding layer alone, with that
+        layer frozen; checked on the first training batch) is an error. AllenNLP's own `trainer.no_grad` does
         the same after the model is built, but it skips a pattern that matches nothing without a
         word and runs after the DDP wrapper has registered the parameters.
     label_namespace : `str`, optional (default = `"labels"`)
@@ -264,7 +266,8 @@ class EaprClassifier(Model):
         self._batches_seen = 0
         if initializer is not None:
             initializer(self)
-        self._freeze(freeze or [])
+        self._frozen_patterns = list(freeze or [])
+        self._freeze(self._frozen_patterns)
 
     def _freeze(self, patterns: List[str]) -> None:
         """Turns `requires_grad` off for every parameter a `freeze` pattern matches (see the docstring)."""
@@ -480,6 +483,8 @@ class EaprClassifier(Model):
             if pair_terms:
                 for term in self._loss_terms:
                     values[f"{term.name}_loss"] = term.from_streams(original, perturbed, label)
+                if self._frozen_patterns and self.training and torch.is_grad_enabled():
+                    self._check_terms_train(values)
                 if self._balance and self.training and not self._balance_frozen():
                     self._measure_for_balance(values)
                 for index, term in enumerate(self._loss_terms):
@@ -500,6 +505,18 @@ class EaprClassifier(Model):
 
     def _balance_frozen(self) -> bool:
         return bool(self._balance_seen >= self._balance_batches)
+
+    def _check_terms_train(self, values: Dict[str, torch.Tensor]) -> None:
+        """A weighted term whose value reaches no trainable parameter (`freeze` keeps everything it
+        depends on fixed, e.g. Embedding-Push with the embedding layer frozen) would be off: an error."""
+        for term in self._loss_terms:
+            value = values[f"{term.name}_loss"]
+            if not value.requires_grad and (term.weight > 0 or term.name in self._balance):
+                raise ConfigurationError(
+                    f"eapr_classifier: the loss term {term.name!r} (weight {term.weight}) reaches no trainable "
+                    f"parameter: `freeze` {self._frozen_patterns} keeps every parameter it depends on fixed, so "
+                    "the term would be off; freeze less or drop the term (EAPR_FREEZE)"
+                )
 
     def _weight(self, index: int, term: PairLoss) -> float:
         """The weight applied to a term now: configured or balanced, times its ramp-up factor."""

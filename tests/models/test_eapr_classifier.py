@@ -471,7 +471,8 @@ def test_freeze_keeps_the_matched_parameters_out_of_training_and_names_the_setti
     optimizer AllenNLP's trainer builds (it takes `requires_grad` parameters only); every other
     parameter, the head's included, still trains; a pattern that matches nothing, a broken regex
     or freezing everything is an error naming EAPR_FREEZE."""
-    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_FREEZE="embeddings,encoder\\.layer\\.0\\.")
+    model = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="eapr_no_push",
+                  EAPR_FREEZE="embeddings,encoder\\.layer\\.0\\.")
     named = dict(model.named_parameters())
     expected = {n for n in named if ".transformer_model.embeddings." in n or ".transformer_model.encoder.layer.0." in n}
     assert expected and {n for n, p in named.items() if not p.requires_grad} == expected
@@ -480,6 +481,13 @@ def test_freeze_keeps_the_matched_parameters_out_of_training_and_names_the_setti
     assert all(named[n].grad is None for n in expected)
     trained = [n for n, p in named.items() if n not in expected and p.grad is not None and p.grad.abs().sum() > 0]
     assert any(".encoder.layer.1." in n for n in trained) and any("_classification_layer" in n for n in trained)
+    # Embedding-Push acts on the embedding layer alone: frozen, the term would be off in training
+    pushed = build(tiny_encoders["tiny-bert"], nli_files, synonym_table, EAPR_FREEZE="embeddings")
+    with pytest.raises(ConfigurationError, match="'embedding_push' .* reaches no trainable parameter.*EAPR_FREEZE"):
+        pushed(**batch)
+    with torch.no_grad():
+        assert torch.isfinite(pushed.eval()(**batch)["loss"])  # evaluation trains nothing: no error
+    build(tiny_encoders["tiny-bert"], nli_files, synonym_table, method="eapr_no_push", EAPR_FREEZE="embeddings")(**batch)
     unfrozen = build(tiny_encoders["tiny-bert"], nli_files, synonym_table)
     assert all(p.requires_grad for p in unfrozen.parameters())
     for value, message in (("embedings", "matches no parameter"), ("layer[", "not a regular expression"),

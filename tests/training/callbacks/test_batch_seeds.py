@@ -1,7 +1,8 @@
 """
 `eapr_batch_seeds`: a run killed with SIGKILL mid-epoch and resumed with `allennlp train --recover`
-ends with the same weights and metrics as an uninterrupted run, and two runs with one seed agree
-(the real CLI on a tiny encoder; the killing callback is test-only, in tests/support/callbacks.py).
+ends with the same weights and metrics as an uninterrupted run, bit for bit, which also shows that
+two runs with one seed agree (the resumed run starts as a second run of the seed; the real CLI on a
+tiny encoder; the killing callback is test-only, in tests/support/callbacks.py).
 With a ramped-up term weight (`EAPR_RAMP_UP`) the resumed run also continues the ramp where the
 checkpoint left it, not from 0.
 """
@@ -53,12 +54,9 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run_and_runs_are_determin
                 torch.load(tmp_path / name / "model_state_e2_b0.th"))
 
     plain, plain_weights = run("plain", kill=False)
-    again, again_weights = run("again", kill=False)
     resumed, resumed_weights = run("resumed", kill=True)
-    assert stable(plain) == stable(again)  # same seed, same metrics (CPU)
     assert stable(plain) == stable(resumed)
     if ramp_up:
         assert 7 < int(plain_weights["_ramp_seen"]) < 50  # counted past the kill, still ramping
     for name, tensor in plain_weights.items():
-        assert torch.equal(tensor, again_weights[name]), name
         assert torch.equal(tensor, resumed_weights[name]), name
