@@ -31,8 +31,9 @@
 //   EAPR_RAMP_UP            unset (e.g. "prediction_consistency=100": that term's weight ramps up as
 //                           exp(-5 (1 - t)^2) over the first 100 training batches; see the model's `ramp_up`)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
-//   EAPR_FREEZE             unset (comma-separated regexes over parameter names kept at their pretrained values,
-//                           e.g. "embeddings" for the encoder's embedding layer; see the model's `freeze`)
+//   EAPR_FREEZE             unset: nothing frozen, or the recipe's own list (xnli_frozen_lower.jsonnet); comma-separated
+//                           regexes over parameter names kept at their pretrained values, e.g. "embeddings" for the
+//                           encoder's embedding layer (see the model's `freeze`); "none": nothing frozen
 //   EAPR_PC_TARGET          both (symmetric KL, xTune; or original: KL(sg(p) ‖ q), UDA: only the perturbed
 //                           stream is moved toward the original stream's prediction)
 //   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
@@ -165,10 +166,11 @@ local balance = name_values("EAPR_BALANCE");
 local ramp_up = name_values("EAPR_RAMP_UP");
 
 // "embeddings,encoder\\.layer\\.0\\." -> those parameters frozen (a deviation from the paper, which
-// fine-tunes all; see the model's `freeze`); unset -> null
-local freeze =
+// fine-tunes all; see the model's `freeze`); unset -> the recipe's `frozen` (none but in a recipe that
+// freezes); "none" -> nothing frozen
+local freeze_patterns(default) =
   local value = std.extVar("EAPR_FREEZE");
-  if value == "" then null else std.split(value, ",");
+  if value == "" then default else if value == "none" then null else std.split(value, ",");
 
 // EAPR_PERTURBER: the paper's synonyms; subword sampling of the encoder's own tokenizer (no table,
 // any language); or synonyms, then subword sampling
@@ -222,7 +224,8 @@ local methods = {
   methods:: methods,
   heads:: heads,
 
-  config(task, method)::
+  // frozen: the recipe's default list of `freeze` patterns (EAPR_FREEZE overrides it)
+  config(task, method, frozen=null)::
     assert std.objectHas(tasks, task) : "unknown task " + task + "; one of " + std.join(", ", std.objectFields(tasks));
     assert std.objectHas(methods, method) : "unknown method " + method + "; one of " + std.join(", ", std.objectFields(methods));
     local t = tasks[task];
@@ -273,7 +276,7 @@ local methods = {
         [if balance != null then "balance"]: balance,
         [if balance != null then "balance_batches"]: num("EAPR_BALANCE_BATCHES", 8),
         [if ramp_up != null then "ramp_up"]: ramp_up,
-        [if freeze != null then "freeze"]: freeze,
+        [if freeze_patterns(frozen) != null then "freeze"]: freeze_patterns(frozen),
         initializer: head_init,
       } + heads[head],
       // EAPR_BUCKET=true: batches of similar length (AllenNLP's bucket sampler, shuffled batches),

@@ -1,5 +1,5 @@
-// Any task × method, chosen by EAPR_TASK (xnli, pawsx, sib200, chatterbot) and EAPR_METHOD (eapr, baseline,
-// rsda, eapr_no_push, eapr_no_pull, eapr_no_rt); used by the benchmarks. See eapr.libsonnet.
+// Any task × method, chosen by EAPR_TASK and EAPR_METHOD (default xnli and eapr; the lists are
+// eapr.libsonnet's `tasks` and `methods`, which name the valid ones on a typo); used by the benchmarks.
 local lib = import "eapr.libsonnet";
 local pick(name, default) = local v = std.extVar(name); if v == "" then default else v;
 lib.config(task=pick("EAPR_TASK", "xnli"), method=pick("EAPR_METHOD", "eapr"))

@@ -171,6 +171,32 @@ def test_ramp_up_and_balance_reach_the_model_and_a_malformed_value_names_its_var
         monkeypatch.setenv(name, "")
 
 
+@pytest.mark.parametrize("encoder", ["tiny-bert", "tiny-xlmr"])
+def test_the_frozen_lower_recipe_freezes_embeddings_and_layers_0_1_unless_overridden(encoder, monkeypatch, tmp_path,
+                                                                                      tiny_encoders, nli_files, synonym_table):
+    """xnli_frozen_lower.jsonnet: two-stream CE with the encoder's embedding layer and layers 0-1
+    kept at their pretrained values, on BERT- and XLM-R-type encoders; EAPR_FREEZE replaces the list
+    and EAPR_FREEZE=none trains every parameter."""
+    for key, value in tiny_ext_vars(tiny_encoders[encoder], nli_files["en"], nli_files["de"], synonym_table).items():
+        monkeypatch.setenv(key, value)
+
+    def frozen(run):
+        params = Params.from_file(str(CONFIGS / "xnli_frozen_lower.jsonnet"))
+        assert [t["type"] for t in params.as_dict()["model"]["loss_terms"]] == ["robust_targets"]
+        prepare_environment(params)
+        params.pop("include_in_archive")
+        model = TrainModel.from_params(params=params, serialization_dir=str(tmp_path / run), local_rank=0).model
+        names = {name for name, p in model.named_parameters() if not p.requires_grad}
+        return {re.sub(r"^.*transformer_model\.", "", name).split(".")[0] + (
+            "." + name.split("encoder.layer.")[1].split(".")[0] if "encoder.layer." in name else "") for name in names}
+
+    assert frozen("default") == {"embeddings", "encoder.0", "encoder.1"}
+    monkeypatch.setenv("EAPR_FREEZE", "embeddings")
+    assert frozen("override") == {"embeddings"}
+    monkeypatch.setenv("EAPR_FREEZE", "none")
+    assert frozen("none") == set()
+
+
 def test_shared_pair_swaps_reach_the_synonym_perturber_alone_and_in_a_chain(monkeypatch, tiny_encoders):
     from eapr_plugin.perturbers import Perturber
 
