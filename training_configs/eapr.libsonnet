@@ -252,6 +252,9 @@ local methods = {
         [if std.objectHas(t, "labels") then "labels"]: t.labels,
         [if m.perturb then "perturber"]: perturbers(encoder)[perturber],
         num_perturbations: if m.perturb then num("EAPR_NUM_PERTURBATIONS", 3) else 0,
+        // distributed training: every worker the same number of rows (else AllenNLP's trainer can
+        // hang under gradient accumulation; see the reader's `equal_shards`)
+        equal_shards: true,
         seed: seed,
         start: optional_num("EAPR_TRAIN_START"),
         end: optional_num("EAPR_TRAIN_END"),

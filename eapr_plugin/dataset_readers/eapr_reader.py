@@ -7,7 +7,9 @@ import logging
 import random
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
+import torch.distributed as dist
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.util import is_distributed
 from allennlp.data import DatasetReader, Instance
 from allennlp.data.fields import Field, LabelField, MetadataField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
@@ -78,6 +80,13 @@ class EaprReader(DatasetReader):
         With a perturber: below this share of perturbed copies that differ from their original,
         a warning names the perturber and the share; with no copy changed at all, reading fails
         (the pair method would train as plain fine-tuning under its own name).
+    equal_shards : `bool`, optional (default = `False`)
+        In distributed training, give every worker the same number of rows: the rows past the
+        last whole round of one row per worker (at most world size − 1 of them) are left out, with
+        a warning naming how many. AllenNLP 2.10's trainer deadlocks when the workers' shards differ
+        by a batch under gradient accumulation (a worker whose last accumulation group is short
+        reaches the metrics' all-reduce while another is still in the per-batch "done" check); the
+        recipes set it on the training reader. Not distributed: no effect.
 
     The generalized cross-lingual setting (Robust-XLT; Huang et al., EMNLP 2021): a data path
     `cross:PREMISE_INPUT::HYPOTHESIS_INPUT` (each any path the reader takes) pairs the first text of
@@ -112,11 +121,13 @@ class EaprReader(DatasetReader):
         skip_invalid: bool = False,
         max_skipped_share: float = 0.1,
         min_changed_share: float = 0.1,
+        equal_shards: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(
             manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
         )
+        self._equal_shards = equal_shards
         if not isinstance(tokenizer, PretrainedTransformerTokenizer):
             raise ConfigurationError(
                 f"{type(self).__name__}: `tokenizer` must be of type 'pretrained_transformer', "
@@ -222,6 +233,8 @@ class EaprReader(DatasetReader):
 
         rows = counted(itertools.islice(self._rows(file_path), self._start, self._end), "read")
         valid = counted(self._validated(rows, reasons), "valid")
+        if self._equal_shards and is_distributed():
+            valid = self._whole_rounds(valid, dist.get_world_size(), file_path)
         for row in self.shard_iterable(valid):
             yield from self._row_instances(row)
         if counts["valid"] == 0:
@@ -243,6 +256,21 @@ class EaprReader(DatasetReader):
             logger.warning(
                 "%s: no row has the label(s) %s that the task declares (setting `labels`); a model "
                 "trained on it never learns them", file_path, missing,
+            )
+
+    @staticmethod
+    def _whole_rounds(rows: Iterable[Row], size: int, file_path: str) -> Iterator[Row]:
+        """The rows in whole rounds of `size` (one per worker); the rest is left out, with a warning."""
+        pending: List[Row] = []
+        for row in rows:
+            pending.append(row)
+            if len(pending) == size:
+                yield from pending
+                pending = []
+        if pending:
+            logger.warning(
+                "%s: left out the last %d row(s) so that each of the %d distributed workers trains on "
+                "the same number of rows (`equal_shards`)", file_path, len(pending), size,
             )
 
     def _nothing_read(self, file_path: str, rows_read: int, reasons: List[str]) -> str:

@@ -178,3 +178,19 @@ def test_unknown_language_code_is_a_clear_error(tokenizer, tmp_path):
     path = tmp_path / "dev-english.tsv"
     path.write_text("a\tb\tneutral\n", encoding="utf-8")
     assert next(iter(XnliReader(tokenizer=tokenizer).read(str(path))))["metadata"]["language"] is None
+
+
+def test_equal_shards_keep_whole_rounds_of_rows_and_say_what_they_leave_out(caplog):
+    """`equal_shards` (distributed training): rows in whole rounds of one per worker, so every
+    worker gets as many; the remainder (here 2 of 11 rows for 3 workers) is left out with a warning.
+    The 2-worker training run that would otherwise deadlock is in tests/test_reliability.py."""
+    from eapr_plugin.dataset_readers.eapr_reader import EaprReader
+
+    rows = list(range(11))
+    with caplog.at_level("WARNING"):
+        kept = list(EaprReader._whole_rounds(iter(rows), 3, "train.tsv"))
+    assert kept == rows[:9]
+    assert [kept[rank::3] for rank in range(3)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    assert "train.tsv: left out the last 2 row(s) so that each of the 3 distributed workers" in caplog.text
+    caplog.clear()
+    assert list(EaprReader._whole_rounds(iter(rows[:9]), 3, "train.tsv")) == rows[:9] and not caplog.text
