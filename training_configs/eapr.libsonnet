@@ -31,11 +31,11 @@
 //   EAPR_RAMP_UP            unset (e.g. "prediction_consistency=100": that term's weight ramps up as
 //                           exp(-5 (1 - t)^2) over the first 100 training batches; see the model's `ramp_up`)
 //   EAPR_PC_TEMPERATURE     1.0  (its softmax temperature)
+//   EAPR_PC_TARGET          both (symmetric KL, xTune; or original: KL(sg(p) ‖ q), UDA: only the perturbed
+//                           stream is moved toward the original stream's prediction)
 //   EAPR_FREEZE             unset: nothing frozen, or the recipe's own list (xnli_frozen_lower.jsonnet); comma-separated
 //                           regexes over parameter names kept at their pretrained values, e.g. "embeddings" for the
 //                           encoder's embedding layer (see the model's `freeze`); "none": nothing frozen
-//   EAPR_PC_TARGET          both (symmetric KL, xTune; or original: KL(sg(p) ‖ q), UDA: only the perturbed
-//                           stream is moved toward the original stream's prediction)
 //   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
 //   EAPR_MAX_LENGTH         128
 //   EAPR_LR                 2e-5
@@ -235,6 +235,7 @@ local methods = {
     local perturber = ext("EAPR_PERTURBER", "synonym");
     assert std.objectHas(perturbers(encoder), perturber) : "EAPR_PERTURBER=" + perturber + " is not a perturber; one of " + std.join(", ", std.objectFields(perturbers(encoder)));
     assert std.objectHas(heads, head) : "EAPR_HEAD=" + head + " is not a head; one of " + std.join(", ", std.objectFields(heads));
+    local freeze = freeze_patterns(frozen);
     local seed = num("EAPR_SEED", 7);
     local num_gpus = optional_num("EAPR_NUM_GPUS");
     local cpu_workers = num("EAPR_CPU_WORKERS", 0);
@@ -279,7 +280,7 @@ local methods = {
         [if balance != null then "balance"]: balance,
         [if balance != null then "balance_batches"]: num("EAPR_BALANCE_BATCHES", 8),
         [if ramp_up != null then "ramp_up"]: ramp_up,
-        [if freeze_patterns(frozen) != null then "freeze"]: freeze_patterns(frozen),
+        [if freeze != null then "freeze"]: freeze,
         initializer: head_init,
       } + heads[head],
       // EAPR_BUCKET=true: batches of similar length (AllenNLP's bucket sampler, shuffled batches),

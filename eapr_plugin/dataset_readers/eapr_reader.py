@@ -9,7 +9,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 import torch.distributed as dist
 from allennlp.common.checks import ConfigurationError
-from allennlp.common.util import is_distributed
+from allennlp.common.util import is_distributed, lazy_groups_of
 from allennlp.data import DatasetReader, Instance
 from allennlp.data.fields import Field, LabelField, MetadataField, TextField
 from allennlp.data.token_indexers import PretrainedTransformerIndexer, TokenIndexer
@@ -260,18 +260,23 @@ class EaprReader(DatasetReader):
 
     @staticmethod
     def _whole_rounds(rows: Iterable[Row], size: int, file_path: str) -> Iterator[Row]:
-        """The rows in whole rounds of `size` (one per worker); the rest is left out, with a warning."""
-        pending: List[Row] = []
-        for row in rows:
-            pending.append(row)
-            if len(pending) == size:
-                yield from pending
-                pending = []
-        if pending:
-            logger.warning(
-                "%s: left out the last %d row(s) so that each of the %d distributed workers trains on "
-                "the same number of rows (`equal_shards`)", file_path, len(pending), size,
-            )
+        """The rows in whole rounds of `size` (one per worker); the rest is left out, with a warning.
+        Fewer rows than workers is an error: every worker would train on nothing."""
+        rounds = 0
+        for group in lazy_groups_of(rows, size):
+            if len(group) == size:
+                rounds += 1
+                yield from group
+            elif rounds == 0:
+                raise ConfigurationError(
+                    f"{file_path}: {len(group)} row(s) for {size} distributed workers: with `equal_shards` "
+                    "each worker needs at least one row"
+                )
+            else:
+                logger.warning(
+                    "%s: left out the last %d row(s) so that each of the %d distributed workers trains on "
+                    "the same number of rows (`equal_shards`)", file_path, len(group), size,
+                )
 
     def _nothing_read(self, file_path: str, rows_read: int, reasons: List[str]) -> str:
         settings = f"`start` = {self._start}, `end` = {self._end}, `language` = {self._language!r}"

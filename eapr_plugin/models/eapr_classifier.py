@@ -284,7 +284,7 @@ class EaprClassifier(Model):
                 )
             matched = {name for name in named if regex.search(name)}
             if not matched:
-                example = next(name for name in named if "embeddings" in name)
+                example = next((name for name in named if "embeddings" in name), next(iter(named)))
                 raise ConfigurationError(
                     f"eapr_classifier: `freeze` pattern {pattern!r} matches no parameter of the model; "
                     f"names look like {example!r} (EAPR_FREEZE)"
@@ -483,8 +483,8 @@ class EaprClassifier(Model):
             if pair_terms:
                 for term in self._loss_terms:
                     values[f"{term.name}_loss"] = term.from_streams(original, perturbed, label)
-                if self._frozen_patterns and self.training and torch.is_grad_enabled():
-                    self._check_terms_train(values)
+                if self._frozen_patterns and self.training and self._batches_seen == 0 and torch.is_grad_enabled():
+                    self._check_terms_train(values)  # structural: the first training batch decides
                 if self._balance and self.training and not self._balance_frozen():
                     self._measure_for_balance(values)
                 for index, term in enumerate(self._loss_terms):

@@ -158,4 +158,3 @@ def test_report_writes_the_demo_table_into_the_readme(tmp_path):
     text = readme.read_text()
     assert "old table" not in text and table in text and text.endswith("<!-- demo:end -->\nbottom\n")
     assert "9 min in all" in text and "en 25.0, it 30.0" in text
-

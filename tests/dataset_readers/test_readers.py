@@ -182,7 +182,8 @@ def test_unknown_language_code_is_a_clear_error(tokenizer, tmp_path):
 
 def test_equal_shards_keep_whole_rounds_of_rows_and_say_what_they_leave_out(caplog):
     """`equal_shards` (distributed training): rows in whole rounds of one per worker, so every
-    worker gets as many; the remainder (here 2 of 11 rows for 3 workers) is left out with a warning.
+    worker gets as many; the remainder (here 2 of 11 rows for 3 workers) is left out with a warning,
+    and fewer rows than workers is an error.
     The 2-worker training run that would otherwise deadlock is in tests/test_reliability.py."""
     from eapr_plugin.dataset_readers.eapr_reader import EaprReader
 
@@ -194,3 +195,5 @@ def test_equal_shards_keep_whole_rounds_of_rows_and_say_what_they_leave_out(capl
     assert "train.tsv: left out the last 2 row(s) so that each of the 3 distributed workers" in caplog.text
     caplog.clear()
     assert list(EaprReader._whole_rounds(iter(rows[:9]), 3, "train.tsv")) == rows[:9] and not caplog.text
+    with pytest.raises(ConfigurationError, match="train.tsv: 2 row.s. for 3 distributed workers"):
+        list(EaprReader._whole_rounds(iter(rows[:2]), 3, "train.tsv"))  # every worker would train on nothing
