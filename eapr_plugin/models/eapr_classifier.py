@@ -221,10 +221,9 @@ class EaprClassifier(Model):
                 f"eapr_classifier: `ramp_up` must map configured term names {names} to numbers of batches "
                 f">= 1; got {self._ramp_up} (EAPR_RAMP_UP)"
             )
-        # a term trains when its weight is > 0 or balancing will set it (balanced shares are > 0)
         weighted = {term.name: term.weight for term in self._loss_terms}
         if perturbed_ce_weight < 0 or (
-            perturbed_ce_weight == 0 and not any(w > 0 or n in self._balance for n, w in weighted.items())
+            perturbed_ce_weight == 0 and not any(self._trains(term) for term in self._loss_terms)
         ):
             raise ConfigurationError(
                 f"eapr_classifier: `perturbed_ce_weight` must be >= 0, and > 0 unless a term of `loss_terms` "
@@ -506,12 +505,16 @@ class EaprClassifier(Model):
     def _balance_frozen(self) -> bool:
         return bool(self._balance_seen >= self._balance_batches)
 
+    def _trains(self, term: PairLoss) -> bool:
+        """A term trains when its weight is > 0 or balancing will set it (balanced shares are > 0)."""
+        return term.weight > 0 or term.name in self._balance
+
     def _check_terms_train(self, values: Dict[str, torch.Tensor]) -> None:
         """A weighted term whose value reaches no trainable parameter (`freeze` keeps everything it
         depends on fixed, e.g. Embedding-Push with the embedding layer frozen) would be off: an error."""
         for term in self._loss_terms:
             value = values[f"{term.name}_loss"]
-            if not value.requires_grad and (term.weight > 0 or term.name in self._balance):
+            if not value.requires_grad and self._trains(term):
                 raise ConfigurationError(
                     f"eapr_classifier: the loss term {term.name!r} (weight {term.weight}) reaches no trainable "
                     f"parameter: `freeze` {self._frozen_patterns} keeps every parameter it depends on fixed, so "
