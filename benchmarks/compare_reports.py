@@ -15,6 +15,15 @@ sides trained at different optimizer steps (not an equal-cost comparison), stop 
 naming them. Where both reports hold the same method with the same settings for it (plain
 fine-tuning, typically), `--check-shared NAME` requires its per-seed accuracies to be identical in
 both, which is what makes runs of the two reports pair by seed at all.
+
+`--pool` adds one more line: the per-seed differences of every pair taken together, one 95% t
+interval over all of them (n = the differences pooled, n − 1 degrees of freedom). It is how
+replications of one comparison on two devices (the same methods, seeds 1-5 trained on a GPU and
+again on the CPU: different runs, since the devices round differently) make one larger sample.
+Each pooled difference must come from runs of its own: pairs at different optimizer steps, or two
+pairs whose sides hold the same runs (identical per-seed accuracies on the seeds both have, as a
+shared method's runs in two reports of one device do), stop it, since the differences would not be
+independent.
 """
 import argparse
 import json
@@ -83,12 +92,41 @@ def check_shared(name: str, first: Dict, second: Dict, first_path: str, second_p
     return f"{name}: identical in both reports on seeds {', '.join(seeds)}"
 
 
+def pool(results: List[Dict], reports: Dict[str, Dict]) -> Dict:
+    """Every pair's per-seed differences as one sample (each keyed `PAIR#SEED`): one t interval."""
+    steps = {json.dumps(result["optimizer_steps"]) for result in results}
+    if len(steps) > 1:
+        raise SystemExit(f"--pool: the pairs ran different optimizer steps ({', '.join(sorted(steps))}): "
+                         "not one comparison")
+    runs = []  # (pair index, FILE:NAME, per-seed accuracy) of every side
+    for index, result in enumerate(results):
+        for spec in (result["mine"], result["theirs"]):
+            name, report = side(spec, reports)
+            by_seed = report["summary"][name]["non_english_by_seed"]
+            for other_index, other_spec, other in runs:
+                common = set(by_seed) & set(other)
+                if other_index != index and common and all(by_seed[k] == other[k] for k in common):
+                    raise SystemExit(f"--pool: {spec} and {other_spec} hold the same runs (identical on seeds "
+                                     f"{', '.join(sorted(common))}): the pooled differences would not be independent")
+            runs.append((index, spec, by_seed))
+    mine, theirs = {}, {}
+    for index, result in enumerate(results):
+        pair = result["average_non_english"]
+        for seed, difference in zip(pair["seeds"], pair["differences"]):
+            mine[f"{index + 1}#{seed}"], theirs[f"{index + 1}#{seed}"] = difference, 0.0
+    return {"pairs": [f"{result['mine']} - {result['theirs']}" for result in results],
+            "optimizer_steps": results[0]["optimizer_steps"], "average_non_english": paired_seeds(mine, theirs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sides", nargs="+", metavar="FILE:NAME", help="pairs MINE THEIRS")
     parser.add_argument("--check-shared", action="append", default=[], metavar="NAME",
                         help="a method both reports ran the same way (repeatable): its per-seed accuracies must be "
                              "identical in both")
+    parser.add_argument("--pool", action="store_true",
+                        help="also pool every pair's per-seed differences into one t interval (replications of "
+                             "one comparison, each pair's runs its own)")
     parser.add_argument("--out", default=None, help="JSON output (optional)")
     args = parser.parse_args()
     if len(args.sides) % 2:
@@ -107,8 +145,15 @@ def main() -> None:
         print(f"{result['mine']} - {result['theirs']} ({result['optimizer_steps']} steps): "
               f"{describe(result['average_non_english'])}"
               + (f"; settings differ: {', '.join(result['settings_differ'])}" if result["settings_differ"] else ""))
+    output = {"checks": checks, "comparisons": results}
+    if args.pool:
+        if len(results) < 2:
+            raise SystemExit("--pool: needs at least two pairs to pool")
+        output["pooled"] = pool(results, reports)
+        print(f"pooled, {len(results)} pairs ({output['pooled']['optimizer_steps']} steps): "
+              f"{describe(output['pooled']['average_non_english'])}".replace(" seeds;", " differences;"))
     if args.out:
-        Path(args.out).write_text(json.dumps({"checks": checks, "comparisons": results}, indent=2))
+        Path(args.out).write_text(json.dumps(output, indent=2))
 
 
 if __name__ == "__main__":

@@ -65,3 +65,51 @@ def test_compare_reports(tmp_path):
     shifted = report(tmp_path / "e.json", "xnli", {}, {"tsce": summary_of(one_copy)},
                      {"baseline": {**plain_runs, "3": {"en": 0.0, "de": 0.0}}})
     assert "seeds 3 differ" in refused(f"{a}:tsce", f"{shifted}:tsce", "--check-shared", "baseline")
+
+
+T_975_9 = 2.2621571627409915  # Student t, 97.5th percentile, 9 degrees of freedom (tables)
+
+
+def test_pool_takes_every_pairs_differences_as_one_sample(tmp_path):
+    seeds = [str(s) for s in range(1, 6)]
+    gpu_ref = dict(zip(seeds, (0.560, 0.552, 0.548, 0.571, 0.557)))
+    gpu_new = dict(zip(seeds, (0.557, 0.567, 0.566, 0.576, 0.565)))
+    cpu_ref = dict(zip(seeds, (0.5716, 0.5655, 0.561, 0.563, 0.559)))
+    cpu_new = dict(zip(seeds, (0.5725, 0.5828, 0.570, 0.566, 0.571)))
+    gpu = report(tmp_path / "gpu.json", "xnli", {"device": "gpu"},
+                 {"tsce": summary_of(gpu_ref, 468), "frozen": summary_of(gpu_new, 468)}, {})
+    cpu = report(tmp_path / "cpu.json", "xnli", {"device": "cpu"},
+                 {"tsce": summary_of(cpu_ref, 468), "frozen": summary_of(cpu_new, 468)}, {})
+    out = tmp_path / "out.json"
+    printed = run_script("benchmarks/compare_reports.py", [f"{gpu}:frozen", f"{gpu}:tsce", f"{cpu}:frozen",
+                                                           f"{cpu}:tsce", "--pool", "--out", out]).stdout
+    differences = [gpu_new[s] - gpu_ref[s] for s in seeds] + [cpu_new[s] - cpu_ref[s] for s in seeds]
+    mean, std = statistics.mean(differences), statistics.stdev(differences)
+    half = T_975_9 * std / math.sqrt(10)
+    pooled = json.loads(out.read_text())["pooled"]
+    assert pooled["average_non_english"]["n"] == 10
+    assert pooled["average_non_english"]["mean"] == pytest.approx(mean)
+    assert pooled["average_non_english"]["ci_low"] == pytest.approx(mean - half)
+    assert pooled["average_non_english"]["ci_high"] == pytest.approx(mean + half)
+    assert pooled["optimizer_steps"] == [468]
+    assert (f"pooled, 2 pairs ([468] steps): {100 * mean:+.2f} [{100 * (mean - half):+.2f}, "
+            f"{100 * (mean + half):+.2f}] (10 differences;") in printed
+
+    compare_reports = load_script("benchmarks/compare_reports.py")
+
+    def refused(*args):
+        with pytest.raises(SystemExit) as stop:
+            with patch("sys.argv", ["compare_reports.py", "--pool", *map(str, args)]):
+                compare_reports.main()
+        return str(stop.value)
+
+    # the same reference runs in two pooled pairs (a shared method of one device's two reports)
+    again = report(tmp_path / "again.json", "xnli", {}, {"tsce": summary_of(gpu_ref, 468),
+                                                         "frozen3": summary_of(cpu_new, 468)}, {})
+    message = refused(f"{gpu}:frozen", f"{gpu}:tsce", f"{again}:frozen3", f"{again}:tsce")
+    assert f"{again}:tsce and {gpu}:tsce hold the same runs" in message
+    assert "needs at least two pairs" in refused(f"{gpu}:frozen", f"{gpu}:tsce")
+    longer = report(tmp_path / "longer.json", "xnli", {}, {"tsce": summary_of(cpu_ref, 936),
+                                                           "frozen": summary_of(cpu_new, 936)}, {})
+    assert "different optimizer steps ([468], [936])" in refused(f"{gpu}:frozen", f"{gpu}:tsce",
+                                                                 f"{longer}:frozen", f"{longer}:tsce")
