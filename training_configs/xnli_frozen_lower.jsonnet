@@ -10,8 +10,11 @@
 // and 58.0 ± 0.4; − plain +1.80 [+0.75, +2.85] and +1.64 [+1.10, +2.17], − two-stream CE +0.86
 // [−0.19, +1.90] and +1.01 [+0.11, +1.92]; the 10 seeds pooled (compare_reports.py --pool) +1.72
 // [+1.26, +2.18] and +0.93 [+0.40, +1.47]. The patterns name HF BERT / XLM-R parameters; on
-// the 6-layer proxy layers 0-1 are a third of the encoder, on mBERT / XLM-R (12 layers) a sixth,
-// which has not been measured. Every other setting is the paper's, as in the other recipes; the
+// the 6-layer proxy layers 0-1 are a third of the encoder, on mBERT / XLM-R (12 layers) a sixth.
+// On the 12-layer E5 (SIB-200, a 3-seed screen, accuracy_sib200_12l_frozen.json) layers 0-1 gave
+// +0.60 [−1.33, +2.53] over two-stream CE and layers 0-3 (a third) +1.60 [−0.36, +3.56]: on a
+// 12-layer encoder try EAPR_FREEZE=embeddings,encoder\.layer\.[0-3]\. (unconfirmed).
+// Every other setting is the paper's, as in the other recipes; the
 // evidence ran the benchmarks' settings (docs/benchmarks.md: lr 1e-4, batch 16, mean-pool head).
 // Every EAPR_* setting: eapr.libsonnet (EAPR_FREEZE replaces the list; EAPR_FREEZE=none trains all).
 (import "eapr.libsonnet").config(task="xnli", method="two_stream_ce",
