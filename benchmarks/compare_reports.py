@@ -16,14 +16,14 @@ naming them. Where both reports hold the same method with the same settings for 
 fine-tuning, typically), `--check-shared NAME` requires its per-seed accuracies to be identical in
 both, which is what makes runs of the two reports pair by seed at all.
 
-`--pool` adds one more line: the per-seed differences of every pair taken together, one 95% t
-interval over all of them (n = the differences pooled, n − 1 degrees of freedom). It is how
-replications of one comparison on two devices (the same methods, seeds 1-5 trained on a GPU and
-again on the CPU: different runs, since the devices round differently) make one larger sample.
-Each pooled difference must come from runs of its own: pairs at different optimizer steps, or two
+`--pool` adds one more line: the pairs taken together, with the seed as the unit. Each seed's
+difference is the mean of the pairs' differences on it, and one 95% t interval runs over the seeds
+(n − 1 degrees of freedom). It is how replications of one comparison on two devices (the same
+methods, seeds 1-5 trained on a GPU and again on the CPU) combine: runs of one seed on two devices
+share the data order and initial draws and differ only in rounding, so their differences are
+correlated and must not count as independent samples. Pairs at different optimizer steps, or two
 pairs whose sides hold the same runs (identical per-seed accuracies on the seeds both have, as a
-shared method's runs in two reports of one device do), stop it, since the differences would not be
-independent.
+shared method's runs in two reports of one device do), stop it.
 """
 import argparse
 import json
@@ -93,7 +93,7 @@ def check_shared(name: str, first: Dict, second: Dict, first_path: str, second_p
 
 
 def pool(results: List[Dict], reports: Dict[str, Dict]) -> Dict:
-    """Every pair's per-seed differences as one sample (each keyed `PAIR#SEED`): one t interval."""
+    """The pairs' differences with the seed as the unit (each seed's mean over the pairs): one t interval."""
     steps = {json.dumps(result["optimizer_steps"]) for result in results}
     if len(steps) > 1:
         raise SystemExit(f"--pool: the pairs ran different optimizer steps ({', '.join(sorted(steps))}): "
@@ -109,11 +109,13 @@ def pool(results: List[Dict], reports: Dict[str, Dict]) -> Dict:
                     raise SystemExit(f"--pool: {spec} and {other_spec} hold the same runs (identical on seeds "
                                      f"{', '.join(sorted(common))}): the pooled differences would not be independent")
             runs.append((index, spec, by_seed))
-    mine, theirs = {}, {}
-    for index, result in enumerate(results):
+    by_seed: Dict[str, List[float]] = {}
+    for result in results:
         pair = result["average_non_english"]
         for seed, difference in zip(pair["seeds"], pair["differences"]):
-            mine[f"{index + 1}#{seed}"], theirs[f"{index + 1}#{seed}"] = difference, 0.0
+            by_seed.setdefault(seed, []).append(difference)
+    mine = {seed: sum(values) / len(values) for seed, values in by_seed.items()}
+    theirs = {seed: 0.0 for seed in by_seed}
     return {"pairs": [f"{result['mine']} - {result['theirs']}" for result in results],
             "optimizer_steps": results[0]["optimizer_steps"], "average_non_english": paired_seeds(mine, theirs)}
 
@@ -125,8 +127,8 @@ def main() -> None:
                         help="a method both reports ran the same way (repeatable): its per-seed accuracies must be "
                              "identical in both")
     parser.add_argument("--pool", action="store_true",
-                        help="also pool every pair's per-seed differences into one t interval (replications of "
-                             "one comparison, each pair's runs its own)")
+                        help="also pool the pairs (replications of one comparison, each pair's runs its own) with "
+                             "the seed as the unit: each seed's mean difference, one t interval over the seeds")
     parser.add_argument("--out", default=None, help="JSON output (optional)")
     args = parser.parse_args()
     if len(args.sides) % 2:
@@ -151,7 +153,7 @@ def main() -> None:
             raise SystemExit("--pool: needs at least two pairs to pool")
         output["pooled"] = pool(results, reports)
         print(f"pooled, {len(results)} pairs ({output['pooled']['optimizer_steps']} steps): "
-              f"{describe(output['pooled']['average_non_english'])}".replace(" seeds;", " differences;"))
+              f"{describe(output['pooled']['average_non_english'])}")
     if args.out:
         Path(args.out).write_text(json.dumps(output, indent=2))
 

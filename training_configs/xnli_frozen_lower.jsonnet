@@ -8,8 +8,8 @@
 // − plain fine-tuning +3.06 [+2.36, +3.77]. Reduced XNLI at 468 steps, trained on one H100
 // (accuracy_xnli_six_epochs_frozen_h100.json) and again on the CPU (..._frozen_cpu.json): 57.9 ± 0.6
 // and 58.0 ± 0.4; − plain +1.80 [+0.75, +2.85] and +1.64 [+1.10, +2.17], − two-stream CE +0.86
-// [−0.19, +1.90] and +1.01 [+0.11, +1.92]; the 10 seeds pooled (compare_reports.py --pool) +1.72
-// [+1.26, +2.18] and +0.93 [+0.40, +1.47]. The patterns name HF BERT / XLM-R parameters; on
+// [−0.19, +1.90] and +1.01 [+0.11, +1.92]; the two pooled by seed (compare_reports.py --pool) +1.72
+// [+0.96, +2.47] and +0.93 [−0.03, +1.90]. The patterns name HF BERT / XLM-R parameters; on
 // the 6-layer proxy layers 0-1 are a third of the encoder, on mBERT / XLM-R (12 layers) a sixth.
 // On the 12-layer E5 (SIB-200, a 3-seed screen, accuracy_sib200_12l_frozen.json) layers 0-1 gave
 // +0.60 [−1.33, +2.53] over two-stream CE and layers 0-3 (a third) +1.60 [−0.36, +3.56]: on a

@@ -67,10 +67,8 @@ def test_compare_reports(tmp_path):
     assert "seeds 3 differ" in refused(f"{a}:tsce", f"{shifted}:tsce", "--check-shared", "baseline")
 
 
-T_975_9 = 2.2621571627409915  # Student t, 97.5th percentile, 9 degrees of freedom (tables)
 
-
-def test_pool_takes_every_pairs_differences_as_one_sample(tmp_path):
+def test_pool_averages_the_pairs_differences_per_seed(tmp_path):
     seeds = [str(s) for s in range(1, 6)]
     gpu_ref = dict(zip(seeds, (0.560, 0.552, 0.548, 0.571, 0.557)))
     gpu_new = dict(zip(seeds, (0.557, 0.567, 0.566, 0.576, 0.565)))
@@ -83,17 +81,18 @@ def test_pool_takes_every_pairs_differences_as_one_sample(tmp_path):
     out = tmp_path / "out.json"
     printed = run_script("benchmarks/compare_reports.py", [f"{gpu}:frozen", f"{gpu}:tsce", f"{cpu}:frozen",
                                                            f"{cpu}:tsce", "--pool", "--out", out]).stdout
-    differences = [gpu_new[s] - gpu_ref[s] for s in seeds] + [cpu_new[s] - cpu_ref[s] for s in seeds]
+    # the seed is the unit: each seed's mean of the two devices' differences, 4 degrees of freedom
+    differences = [((gpu_new[s] - gpu_ref[s]) + (cpu_new[s] - cpu_ref[s])) / 2 for s in seeds]
     mean, std = statistics.mean(differences), statistics.stdev(differences)
-    half = T_975_9 * std / math.sqrt(10)
+    half = T_975_4 * std / math.sqrt(5)
     pooled = json.loads(out.read_text())["pooled"]
-    assert pooled["average_non_english"]["n"] == 10
+    assert pooled["average_non_english"]["n"] == 5
     assert pooled["average_non_english"]["mean"] == pytest.approx(mean)
     assert pooled["average_non_english"]["ci_low"] == pytest.approx(mean - half)
     assert pooled["average_non_english"]["ci_high"] == pytest.approx(mean + half)
     assert pooled["optimizer_steps"] == [468]
     assert (f"pooled, 2 pairs ([468] steps): {100 * mean:+.2f} [{100 * (mean - half):+.2f}, "
-            f"{100 * (mean + half):+.2f}] (10 differences;") in printed
+            f"{100 * (mean + half):+.2f}] (5 seeds;") in printed
 
     compare_reports = load_script("benchmarks/compare_reports.py")
 
