@@ -133,6 +133,8 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.sides) % 2:
         raise SystemExit(f"{len(args.sides)} FILE:NAME given: pairs MINE THEIRS need an even number")
+    if args.pool and len(args.sides) < 4:
+        raise SystemExit("--pool: needs at least two pairs to pool")
     reports: Dict[str, Dict] = {}
     results = [compare(args.sides[i], args.sides[i + 1], reports) for i in range(0, len(args.sides), 2)]
     checks = []
@@ -149,8 +151,6 @@ def main() -> None:
               + (f"; settings differ: {', '.join(result['settings_differ'])}" if result["settings_differ"] else ""))
     output = {"checks": checks, "comparisons": results}
     if args.pool:
-        if len(results) < 2:
-            raise SystemExit("--pool: needs at least two pairs to pool")
         output["pooled"] = pool(results, reports)
         print(f"pooled, {len(results)} pairs ({output['pooled']['optimizer_steps']} steps): "
               f"{describe(output['pooled']['average_non_english'])}")
