@@ -11,6 +11,7 @@ import pytest
 from tests.support.cli import load_script, run_script
 
 T_975_4 = 2.7764451051977987  # Student t, 97.5th percentile, 4 degrees of freedom (tables)
+T_975_6 = 2.4469118511449692  # Student t, 97.5th percentile, 6 degrees of freedom (tables)
 
 
 def report(path, protocol, settings, summary, runs):
@@ -67,7 +68,6 @@ def test_compare_reports(tmp_path):
     assert "seeds 3 differ" in refused(f"{a}:tsce", f"{shifted}:tsce", "--check-shared", "baseline")
 
 
-
 def test_pool_averages_the_pairs_differences_per_seed(tmp_path):
     seeds = [str(s) for s in range(1, 6)]
     gpu_ref = dict(zip(seeds, (0.560, 0.552, 0.548, 0.571, 0.557)))
@@ -95,6 +95,21 @@ def test_pool_averages_the_pairs_differences_per_seed(tmp_path):
             f"{100 * (mean + half):+.2f}] (5 seeds;") in printed
 
     compare_reports = load_script("benchmarks/compare_reports.py")
+
+    # seeds only one pair ran (the CPU's 6-7 here) enter with that pair's difference alone: 7 seeds, 6 df
+    cpu_ref7 = {**cpu_ref, "6": 0.575, "7": 0.568}
+    cpu_new7 = {**cpu_new, "6": 0.579, "7": 0.570}
+    cpu7 = report(tmp_path / "cpu7.json", "xnli", {"device": "cpu"},
+                  {"tsce": summary_of(cpu_ref7, 468), "frozen": summary_of(cpu_new7, 468)}, {})
+    with patch("sys.argv", ["compare_reports.py", "--pool", "--out", str(out), f"{gpu}:frozen", f"{gpu}:tsce",
+                            f"{cpu7}:frozen", f"{cpu7}:tsce"]):
+        compare_reports.main()
+    differences += [cpu_new7[s] - cpu_ref7[s] for s in ("6", "7")]
+    mean, half = statistics.mean(differences), T_975_6 * statistics.stdev(differences) / math.sqrt(7)
+    pooled = json.loads(out.read_text())["pooled"]["average_non_english"]
+    assert pooled["n"] == 7
+    assert pooled["mean"] == pytest.approx(mean)
+    assert (pooled["ci_low"], pooled["ci_high"]) == (pytest.approx(mean - half), pytest.approx(mean + half))
 
     def refused(*args):
         with pytest.raises(SystemExit) as stop:
