@@ -1,11 +1,12 @@
 """
-Reliability through the real CLI on tiny encoders: 2-worker CPU distributed training with per-language metrics, divergence, bad configs and model names.
+Reliability through the real CLI on tiny encoders: 2-worker CPU distributed training with per-language metrics and its `--recover`, divergence, bad configs and model names.
 """
 import json
 
 import pytest
 
 from tests.support.cli import run_allennlp
+from tests.support.recovery import assert_resumed_run_matches, train
 from tests.support.tasks import tiny_ext_vars
 
 pytestmark = pytest.mark.slow
@@ -82,3 +83,19 @@ def test_unknown_model_name_offline_names_the_model(env, tmp_path):
     assert ("  - EAPR_ENCODER=no-such-org/no-such-model: not a local folder and not in the Hugging Face cache, "
             "and the Hub is disabled (HF_HUB_OFFLINE=1)") in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_two_cpu_workers_killed_mid_epoch_resume_bit_for_bit(env, tmp_path):
+    """The distributed path of `--recover`: a 2-worker CPU run killed with SIGKILL inside its second
+    epoch (the launcher then stops the other worker) and resumed with `allennlp train --recover`
+    ends with the weights and validation metrics of an uninterrupted 2-worker run, bit for bit; the
+    resumed epoch's training loss is the mean over both workers' batches after the checkpoint
+    (tests/support/recovery.py; the single-process case is tests/training/callbacks/test_batch_seeds.py)."""
+    double_env = {**env, "EAPR_CPU_WORKERS": "2", "EAPR_BATCH_SIZE": "2", "EAPR_GRAD_ACCUM": "2"}
+    train(tmp_path, "plain", double_env)
+    position = train(tmp_path, "resumed", double_env, kill_after_batches=8)
+    assert position[0] == 1  # inside the second epoch: the first one replayed without a forward pass
+    assert_resumed_run_matches(tmp_path, epochs=2, position=position)
+    for name in ("plain", "resumed"):
+        assert "peak_worker_1_memory_MB" in json.loads((tmp_path / name / "metrics.json").read_text())  # two workers
+    assert {path.name for path in tmp_path.glob("plain.losses.*.jsonl")} == {"plain.losses.0.jsonl", "plain.losses.1.jsonl"}

@@ -1,4 +1,5 @@
 """Test-only trainer callbacks (load with `--include-package tests.support.callbacks` from the project root)."""
+import json
 import os
 import signal as signals
 from pathlib import Path
@@ -30,3 +31,22 @@ class KillOnce(TrainerCallback):
         if is_training and due and not os.path.exists(self.marker):
             Path(self.marker).write_text(f"{self.signal.name} after {trainer._total_batches_completed} batches\n")
             os.kill(os.getpid(), self.signal)
+
+
+@TrainerCallback.register("eapr_test_batch_losses")
+class BatchLosses(TrainerCallback):
+    """
+    Appends every training batch's loss to `{path}.{rank}.jsonl` (one file per worker), one line per
+    batch: the epoch, the batch's number within it (from 1, as the trainer counts) and `batch_loss`.
+    Tests compute a resumed epoch's training loss from an uninterrupted run's lines.
+    """
+
+    def __init__(self, serialization_dir: str, path: str) -> None:
+        super().__init__(serialization_dir)
+        self.path = path
+
+    def on_batch(self, trainer, batch_inputs, batch_outputs, batch_metrics, epoch, batch_number,
+                 is_training, is_primary=True, batch_grad_norm=None, **kwargs) -> None:
+        if is_training:
+            with open(f"{self.path}.{trainer._rank}.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"epoch": epoch, "batch": batch_number, "loss": batch_metrics["batch_loss"]}) + "\n")

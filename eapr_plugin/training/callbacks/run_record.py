@@ -1,11 +1,14 @@
 import json
+import logging
 import os
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from eapr_plugin.models.archival import RUN_RECORD, RUN_STATUS
+
+logger = logging.getLogger(__name__)
 
 
 @TrainerCallback.register("eapr_run_record")
@@ -24,6 +27,15 @@ class RunRecord(TrainerCallback):
       completed of `num_epochs`, and the optimizer steps. It reads `finished: false` from the start of
       training until training returns, so a run killed outright (SIGKILL) says so too.
 
+    A run resumed from a checkpoint taken inside an epoch (`save_every_num_batches`) gets the same
+    weights and validation metrics as an uninterrupted run, but AllenNLP keeps no running sums in a
+    checkpoint: that epoch's `training_*` metrics cover only the batches after the checkpoint, and its
+    `training_loss` (and `training_reg_loss`) is their sum divided by the epoch's full batch count.
+    This callback warns when training resumes so, scales those two losses to the mean over the
+    batches that ran (in `metrics_epoch_N.json`, and in `metrics.json` when it is the last epoch),
+    and marks the epoch's line in `run_record.jsonl` with `training_metrics_after_batch`: the
+    batches of the epoch its training metrics leave out.
+
     The recipes put both files into `model.tar.gz` (`include_in_archive`). That matters because
     `allennlp train` archives an interrupted run too (Ctrl-C, SIGTERM: "Training interrupted by the
     user. Attempting to create a model archive using the current best epoch weights"), an archive
@@ -35,10 +47,20 @@ class RunRecord(TrainerCallback):
     Registered as a `TrainerCallback` with name "eapr_run_record".
     """
 
+    _resumed_within: Optional[Tuple[int, int]] = None  # (epoch, batches done) of a checkpoint inside an epoch
+
     def on_start(self, trainer, is_primary: bool = True, **kwargs) -> None:
+        kept = trainer._start_after_epochs_completed  # > 0 when `--recover` restored a checkpoint
+        within = trainer._start_after_batches_in_epoch_completed  # > 0: restored from inside an epoch
+        self._resumed_within = (kept, within) if within else None
         if not is_primary or not self.serialization_dir:
             return
-        kept = trainer._start_after_epochs_completed  # > 0 when `--recover` restored a checkpoint
+        if within:
+            logger.warning("resumed from a checkpoint inside epoch %d, after %d of its batches: that epoch's "
+                           "training_* metrics cover only the batches after the checkpoint (AllenNLP keeps no "
+                           "running sums in a checkpoint); its training loss is scaled to their mean and "
+                           "%s marks the epoch. The weights and the validation metrics are exact.",
+                           kept, within, RUN_RECORD)
         lines = []
         if kept and os.path.exists(self._path(RUN_RECORD)):
             with open(self._path(RUN_RECORD), encoding="utf-8") as handle:
@@ -52,8 +74,10 @@ class RunRecord(TrainerCallback):
     def on_epoch(self, trainer, metrics: Dict[str, Any], epoch: int, is_primary: bool = True, **kwargs) -> None:
         if not is_primary or not self.serialization_dir or epoch < 0:
             return
-        record = {"epoch": epoch, "optimizer_steps": trainer._total_batches_completed,
-                  **{k: v for k, v in metrics.items() if k.startswith("validation_") or k == "training_loss"}}
+        record = {"epoch": epoch, "optimizer_steps": trainer._total_batches_completed}
+        if self._resumed_within and self._resumed_within[0] == epoch:
+            record["training_metrics_after_batch"] = self._training_metrics_of_a_resumed_epoch(trainer, metrics, epoch)
+        record.update({k: v for k, v in metrics.items() if k.startswith("validation_") or k == "training_loss"})
         with open(self._path(RUN_RECORD), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         self._write_status(trainer, epochs_completed=epoch + 1)
@@ -67,6 +91,24 @@ class RunRecord(TrainerCallback):
         stopped_by = None if error is None else type(error).__name__ + (f": {error}" if str(error) else "")
         self._write_status(trainer, epochs_completed=trainer._epochs_completed,
                            finished=metrics is not None and error is None, stopped_by=stopped_by)
+
+    def _training_metrics_of_a_resumed_epoch(self, trainer, metrics: Dict[str, Any], epoch: int) -> int:
+        """AllenNLP divides the losses summed over the batches after the checkpoint by all of the
+        epoch's batches (`_batches_in_epoch_completed`, per worker; both sides are summed over the
+        workers, who all restored the same position): scaled here to the mean over the batches that
+        ran, in the metrics dict (which becomes `metrics.json`) and in `metrics_epoch_N.json`, already
+        written. Returns the number of the epoch's batches the training metrics leave out."""
+        skipped = self._resumed_within[1]
+        ran = trainer._batches_in_epoch_completed - skipped
+        if ran > 0:  # none ran: AllenNLP reports no training metrics for the epoch
+            for key in ("training_loss", "training_reg_loss"):
+                if metrics.get(key) is not None:
+                    metrics[key] = metrics[key] * trainer._batches_in_epoch_completed / ran
+            path = self._path(f"metrics_epoch_{epoch}.json")
+            if os.path.exists(path):
+                with open(path, "w", encoding="utf-8") as handle:
+                    json.dump(metrics, handle, indent=2)
+        return skipped
 
     def _path(self, name: str) -> str:
         return os.path.join(self.serialization_dir, name)
