@@ -4,6 +4,7 @@ import os
 import sys
 from typing import Any, Dict, Optional, Tuple
 
+from allennlp.common.util import dump_metrics
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from eapr_plugin.models.archival import RUN_RECORD, RUN_STATUS
@@ -106,8 +107,7 @@ class RunRecord(TrainerCallback):
                     metrics[key] = metrics[key] * trainer._batches_in_epoch_completed / ran
             path = self._path(f"metrics_epoch_{epoch}.json")
             if os.path.exists(path):
-                with open(path, "w", encoding="utf-8") as handle:
-                    json.dump(metrics, handle, indent=2)
+                dump_metrics(path, metrics)  # as the trainer wrote it, with the scaled losses
         return skipped
 
     def _path(self, name: str) -> str:
