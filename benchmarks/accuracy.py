@@ -58,16 +58,21 @@ not enough, AllenNLP archives interrupted runs too), and an interrupted one cont
 `allennlp train --recover` from its last checkpoint, bit for bit; a reused run must have been trained with the same recipe variables (recorded
 in its `benchmark_settings.json`), or the benchmark stops naming the ones that differ; `--report-only` writes the report from the finished runs alone,
 for runs made by several processes side by side (each with its own `--out`). `--jobs N` trains N
-runs side by side itself, each in its own process (`OMP_NUM_THREADS` = CPUs ÷ N unless set).
+runs side by side itself, each in its own process (`OMP_NUM_THREADS` = CPUs ÷ N unless set). A run
+folder is trained and scored by one process at a time (a lock, `RUN_DIR.lock` beside it): a second
+process that reaches it stops, naming it. `--methods` with no name runs only the `--variant` runs.
 """
 import argparse
+import fcntl
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Dict, List
@@ -159,6 +164,8 @@ def parse_variants(args) -> Dict[str, Dict]:
     """`{name: {"method": METHOD, "env": {EAPR_VAR: VALUE}}}`: each `--methods` entry as itself, then
     each `--variant NAME METHOD EAPR_VAR=VALUE ...`."""
     variants = {method: {"method": method, "env": {}} for method in args.methods}
+    if not variants and not args.variant:
+        raise SystemExit("--methods names none and no --variant is given: nothing to run")
     for variant in args.variant or []:
         if len(variant) < 2:
             raise SystemExit(f"--variant {' '.join(variant)}: needs NAME METHOD [EAPR_VAR=VALUE ...]")
@@ -366,7 +373,10 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--encoder", required=True)
     parser.add_argument("--synonyms", required=True)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS,
+                        help="methods run as they are (default: all); none (`--methods` alone) runs only "
+                             "the --variant runs, e.g. a variant's further seeds beside another process "
+                             "that trains its method's")
     parser.add_argument("--variant", nargs="+", action="append", metavar="NAME METHOD EAPR_VAR=VALUE",
                         help="a named method with recipe variables set (repeatable; see the module docstring)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
@@ -456,6 +466,26 @@ def main() -> None:
     print(out.with_suffix(".md").read_text())
 
 
+@contextmanager
+def sole_user(run_dir: Path):
+    """Holds an exclusive lock on `RUN_DIR.lock` (beside the folder, which `--force` deletes) while
+    this process trains and scores the run: another benchmark process, or another `--jobs` worker,
+    that reaches the same run folder stops with a message naming it, instead of both training into it."""
+    with open(run_dir.parent / f"{run_dir.name}.lock", "a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise SystemExit(f"{run_dir} is being trained or scored by another process ({lock.read().strip()}): "
+                             "two processes in one run folder would overwrite each other's checkpoints; give this "
+                             "one other seeds or methods (`--methods` alone runs only the --variant runs), or "
+                             "wait and use --report-only") from None
+        lock.truncate(0)
+        lock.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        lock.flush()
+        yield  # the lock goes with the file's closing
+
+
 def run_and_score(args, settings, method: str, seed: int):
     """One run trained (or reused) and scored: `(accuracies, {selection: accuracies})`, or None where
     `--report-only` finds it unfinished."""
@@ -465,13 +495,14 @@ def run_and_score(args, settings, method: str, seed: int):
     if args.report_only and not (trained(run_dir) and (run_dir / "languages" / "metrics.json").exists()):
         print(f"{method} seed {seed}: not finished, left out", flush=True)
         return None
-    accuracies = run_one(args, settings, method, seed, run_dir)
-    by_selection = {}
-    for name, kind in reselection_names(args).items():
-        if args.report_only and not (run_dir / f"languages_{name}" / "metrics.json").exists():
-            print(f"{method} seed {seed}: {name} selection not scored, left out", flush=True)
-            continue
-        by_selection[name] = run_reselected(args, settings, name, kind, run_dir)
+    with (nullcontext() if args.report_only else sole_user(run_dir)):
+        accuracies = run_one(args, settings, method, seed, run_dir)
+        by_selection = {}
+        for name, kind in reselection_names(args).items():
+            if args.report_only and not (run_dir / f"languages_{name}" / "metrics.json").exists():
+                print(f"{method} seed {seed}: {name} selection not scored, left out", flush=True)
+                continue
+            by_selection[name] = run_reselected(args, settings, name, kind, run_dir)
     print(f"{method} seed {seed}: {time.time() - t0:.0f} s", flush=True)
     return accuracies, by_selection
 

@@ -2,6 +2,7 @@
 tiny budget: equal steps, paired statistics, `--report-only`. Its weight sweep, variants, `--oracle`
 and `--reselect` are in `test_accuracy_sweep.py`; each file is its own pytest-xdist unit."""
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -143,6 +144,30 @@ def test_accuracy_variants_are_checked():
         ["balanced", "eapr", "EAPR_BALANCE=embedding_push=0.1,attention_pull=0.1"]]))
     assert variants == {"baseline": {"method": "baseline", "env": {}},
                         "balanced": {"method": "eapr", "env": {"EAPR_BALANCE": "embedding_push=0.1,attention_pull=0.1"}}}
+    # `--methods` alone: only the variants run (a variant's seeds beside a process training its method's)
+    only = parse_variants(SimpleNamespace(methods=[], variant=[["frozen", "two_stream_ce", "EAPR_FREEZE=embeddings"]]))
+    assert only == {"frozen": {"method": "two_stream_ce", "env": {"EAPR_FREEZE": "embeddings"}}}
+    with pytest.raises(SystemExit, match="nothing to run"):
+        parse_variants(SimpleNamespace(methods=[], variant=None))
+
+
+def test_a_run_folder_has_one_process_at_a_time(tmp_path, monkeypatch):
+    """While one benchmark process trains or scores a run (its lock held), another that reaches the
+    same run folder stops naming it and the holder; once the holder is done, the next one goes on."""
+    accuracy = load_script("benchmarks/accuracy.py")
+    monkeypatch.setattr(accuracy, "run_dir_of", lambda args, method, seed: tmp_path / "xnli" / f"{method}_seed{seed}")
+    reached = []
+    monkeypatch.setattr(accuracy, "run_one", lambda args, settings, method, seed, run_dir: reached.append(run_dir) or {})
+    args = SimpleNamespace(report_only=False, reselect=[])
+    (tmp_path / "xnli").mkdir()
+    with accuracy.sole_user(tmp_path / "xnli" / "eapr_seed1"):  # as another process would hold it
+        with pytest.raises(SystemExit, match=rf"{tmp_path / 'xnli' / 'eapr_seed1'} is being trained or scored by "
+                                             rf"another process \(pid {os.getpid()} on "):
+            accuracy.run_and_score(args, {}, "eapr", 1)
+        assert reached == []
+        accuracy.run_and_score(args, {}, "eapr", 2)  # another run folder: free
+    accuracy.run_and_score(args, {}, "eapr", 1)  # released
+    assert reached == [tmp_path / "xnli" / "eapr_seed2", tmp_path / "xnli" / "eapr_seed1"]
 
 
 def test_reused_runs_must_match_the_settings_asked(tmp_path, capsys):
