@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 FIXTURES ?= tests/fixtures/build
 PYTEST_ARGS ?=
 # Tests run in 2 processes (pytest-xdist; one per core), each test file in one process so that its
-# module fixtures (a trained tiny archive) are built once.
-PARALLEL ?= -n 2 --dist loadfile
+# module fixtures (a trained tiny archive) are built once; the files are handed out longest first
+# (tests/durations.json, see tests/support/durations.py), not xdist's default by number of tests.
+PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 TEST_ENV := EAPR_TEST_FIXTURES=$(FIXTURES) OMP_NUM_THREADS=1
 STAMP := $(VENV)/.eapr-stamp
 SETUP_INPUTS := requirements.txt requirements-nodeps.txt constraints.txt setup.py scripts/quiet_startup.py
@@ -16,7 +17,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv fixtures test test-fast test-slow test-demo test-all demo demo-quick clean
+.PHONY: venv fixtures test test-fast test-slow test-demo test-all test-durations demo demo-quick clean
 
 venv: $(STAMP)
 
@@ -51,6 +52,10 @@ test-demo: fixtures
 
 test-all: fixtures
 	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
+
+# `make test`, recording each test file's seconds in tests/durations.json (the order files start in).
+test-durations: fixtures
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not demo" $(PARALLEL) --store-durations $(PYTEST_ARGS)
 
 demo: venv
 	HF_HUB_OFFLINE=1 $(BIN)/python scripts/demo.py

@@ -13,11 +13,27 @@ for _name, _value in {**OFFLINE, "TOKENIZERS_PARALLELISM": "false"}.items():
 import pytest  # noqa: E402
 
 from eapr_plugin.dataset_readers.pawsx import PAWSX_LABELS  # noqa: E402
+from tests.support.durations import DurationRecorder, order_by_duration, recorded  # noqa: E402
 from tests.support.tasks import write_pair_task, write_synonym_table, write_topic_task  # noqa: E402
 from tests.support.tiny_encoders import build_tiny_encoders  # noqa: E402
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 FIXTURE_CACHE = os.environ.get("EAPR_TEST_FIXTURES", str(REPO / "tests" / "fixtures" / "build"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--store-durations", action="store_true",
+                     help="rewrite tests/durations.json with each test file's seconds in this run")
+
+
+def pytest_configure(config):
+    if config.getoption("store_durations"):
+        config.pluginmanager.register(DurationRecorder(), "eapr_durations")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest test files first, so that xdist's processes finish together (tests/support/durations.py)."""
+    items[:] = order_by_duration(items, recorded())
 
 
 @pytest.fixture(scope="session")
