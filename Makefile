@@ -54,8 +54,8 @@ test-all: fixtures
 	$(TEST_ENV) $(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 # `make test`, recording each test file's seconds in tests/durations.json (the order files start in).
-test-durations: fixtures
-	$(TEST_ENV) $(BIN)/python -m pytest -m "not demo" $(PARALLEL) --store-durations $(PYTEST_ARGS)
+test-durations:
+	$(MAKE) test PYTEST_ARGS="--store-durations $(PYTEST_ARGS)"
 
 demo: venv
 	HF_HUB_OFFLINE=1 $(BIN)/python scripts/demo.py

@@ -3,7 +3,7 @@ recorder that writes the seconds it orders by."""
 import json
 from types import SimpleNamespace
 
-from tests.support.durations import DURATIONS, DurationRecorder, order_by_duration, recorded
+from tests.support.durations import DURATIONS, ROOT, DurationRecorder, order_by_duration, recorded
 
 
 def items(*nodeids):
@@ -40,6 +40,6 @@ def test_the_recorder_sums_every_phase_per_file_and_keeps_existing_files_it_did_
 
 def test_the_recorded_durations_name_files_that_exist():
     # a file renamed or deleted leaves a stale entry that orders nothing: refresh with `make test-durations`
-    root = DURATIONS.parents[1]
-    assert recorded(), f"{DURATIONS} is missing or empty: `make test-durations` writes it"
-    assert all((root / name).is_file() for name in recorded()), sorted(n for n in recorded() if not (root / n).is_file())
+    seconds = recorded()
+    assert seconds, f"{DURATIONS} is missing or empty: `make test-durations` writes it"
+    assert [name for name in sorted(seconds) if not (ROOT / name).is_file()] == []

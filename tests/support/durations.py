@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]  # pytest's rootdir: node ids are rel
 DURATIONS = ROOT / "tests" / "durations.json"
 
 
+def file_of(nodeid: str) -> str:
+    """The test file of a pytest node id (`tests/a.py::test[p]` -> `tests/a.py`)."""
+    return nodeid.split("::")[0]
+
+
 def recorded(path: Path = DURATIONS) -> Dict[str, float]:
     """`{test file: seconds}` (paths as pytest's node ids spell them), or `{}` where none is recorded."""
     return json.loads(path.read_text()) if path.exists() else {}
@@ -27,7 +32,7 @@ def order_by_duration(items: List, seconds: Dict[str, float]) -> List:
     before every recorded one, ties and the tests inside a file in collection order."""
     files: Dict[str, List] = defaultdict(list)
     for item in items:
-        files[item.nodeid.split("::")[0]].append(item)
+        files[file_of(item.nodeid)].append(item)
     order = sorted(files, key=lambda name: -seconds.get(name, float("inf")))  # sorted() is stable
     return [item for name in order for item in files[name]]
 
@@ -42,7 +47,7 @@ class DurationRecorder:
         self.seconds: Dict[str, float] = defaultdict(float)
 
     def pytest_runtest_logreport(self, report) -> None:
-        self.seconds[report.nodeid.split("::")[0]] += report.duration
+        self.seconds[file_of(report.nodeid)] += report.duration
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
