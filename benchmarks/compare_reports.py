@@ -33,7 +33,7 @@ from typing import Dict, List, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from eapr_plugin.common.paired import describe, paired_seeds  # noqa: E402
+from eapr_plugin.common.paired import describe, paired_seeds, seed_order  # noqa: E402
 
 #: settings that do not change what a run computes (where its outputs go, how many at once)
 NOT_TRAINING = ("out", "report_only", "references", "runs_dir", "jobs", "bootstrap_samples", "seeds",
@@ -82,7 +82,7 @@ def check_shared(name: str, first: Dict, second: Dict, first_path: str, second_p
     a, b = first["runs"].get(name), second["runs"].get(name)
     if a is None or b is None:
         raise SystemExit(f"--check-shared {name}: not in both {first_path} and {second_path}")
-    seeds = sorted(set(a) & set(b))
+    seeds = sorted(set(a) & set(b), key=seed_order)
     if not seeds:
         raise SystemExit(f"--check-shared {name}: no seed in both {first_path} and {second_path}")
     differ = [seed for seed in seeds if a[seed] != b[seed]]
@@ -107,7 +107,8 @@ def pool(results: List[Dict], reports: Dict[str, Dict]) -> Dict:
                 common = set(by_seed) & set(other)
                 if other_index != index and common and all(by_seed[k] == other[k] for k in common):
                     raise SystemExit(f"--pool: {spec} and {other_spec} hold the same runs (identical on seeds "
-                                     f"{', '.join(sorted(common))}): the pooled differences would not be independent")
+                                     f"{', '.join(sorted(common, key=seed_order))}): the pooled differences "
+                                     "would not be independent")
             runs.append((index, spec, by_seed))
     by_seed: Dict[str, List[float]] = {}
     for result in results:

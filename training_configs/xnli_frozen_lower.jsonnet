@@ -11,14 +11,15 @@
 // [−0.19, +1.90] and +1.01 [+0.11, +1.92]; the two pooled by seed (compare_reports.py --pool) +1.72
 // [+0.96, +2.47] and +0.93 [−0.03, +1.90]. With CPU seeds 6-10 added
 // (..._frozen_ten_seeds_cpu.json) − two-stream CE is +0.65 [+0.06, +1.23] over 10 seeds: a gain,
-// below one point. The patterns name HF BERT / XLM-R parameters; on the 6-layer proxy layers 0-1
-// are a third of the encoder, on mBERT / XLM-R (12 layers) a sixth. On the 12-layer E5 (SIB-200,
-// accuracy_sib200_12l_frozen.json) layers 0-1 gave +0.60 [−1.33, +2.53] over two-stream CE (3
-// seeds) and layers 0-3 (a third) +1.40 [+0.62, +2.18] (5 seeds): on a 12-layer encoder set
-// EAPR_FREEZE=embeddings,encoder\.layer\.[0-3]\. (SIB-200 evidence; on reduced XNLI with 12 layers,
-// accuracy_xnli_12l_frozen.json, 5 seeds: +0.75 [−0.14, +1.64] over two-stream CE and +1.95
-// [−0.17, +4.08] over plain fine-tuning, neither distinguishable). Every other setting is the paper's, as in the other recipes; the evidence ran the
-// benchmarks' settings (docs/benchmarks.md: lr 1e-4, batch 16, mean-pool head).
+// below one point; − plain +1.39 [+0.58, +2.19] over 10 seeds. The patterns name HF BERT / XLM-R
+// parameters; on the 6-layer proxy layers 0-1 are a third of the encoder, on mBERT / XLM-R (12 layers)
+// a sixth. On the 12-layer E5 (SIB-200, accuracy_sib200_12l_frozen.json) layers 0-1 gave +0.60 [−1.33,
+// +2.53] over two-stream CE (3 seeds) and layers 0-3 (a third) +1.40 [+0.62, +2.18] (5 seeds): on a
+// 12-layer encoder set EAPR_FREEZE=embeddings,encoder\.layer\.[0-3]\. (SIB-200 evidence; on reduced
+// XNLI with 12 layers, accuracy_xnli_12l_frozen.json, 5 seeds: +0.75 [−0.14, +1.64] over two-stream CE
+// and +1.95 [−0.17, +4.08] over plain fine-tuning, neither distinguishable). Every other setting is
+// the paper's, as in the other recipes; the evidence ran the benchmarks' settings (docs/benchmarks.md:
+// lr 1e-4, batch 16, mean-pool head).
 // Every EAPR_* setting: eapr.libsonnet (EAPR_FREEZE replaces the list; EAPR_FREEZE=none trains all).
 (import "eapr.libsonnet").config(task="xnli", method="two_stream_ce",
                                  frozen=["embeddings", "encoder\\.layer\\.[01]\\."])

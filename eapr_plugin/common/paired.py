@@ -24,6 +24,13 @@ from scipy import stats
 CONFIDENCE = 0.95
 
 
+def seed_order(seed) -> Tuple[int, int, str]:
+    """Sort key for seeds, which reports key as strings: numbers in numeric order ("2" before "10"),
+    then any other name."""
+    text = str(seed)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
 def verdict(low: Optional[float], high: Optional[float]) -> str:
     if low is None or high is None:
         return "n/a"
@@ -36,7 +43,7 @@ def verdict(low: Optional[float], high: Optional[float]) -> str:
 
 def paired_seeds(a: Mapping[str, float], b: Mapping[str, float]) -> Dict[str, object]:
     """Per-seed difference `a - b` over the seeds both have: mean, std, 95% t interval, verdict."""
-    seeds = sorted(set(a) & set(b), key=str)
+    seeds = sorted(set(a) & set(b), key=seed_order)
     differences = [a[seed] - b[seed] for seed in seeds]
     result: Dict[str, object] = {"seeds": seeds, "n": len(seeds), "differences": differences,
                                  "mean": None, "std": None, "ci_low": None, "ci_high": None}
@@ -145,7 +152,7 @@ def describe(result: Mapping[str, object]) -> str:
 def bootstrap_tally(by_seed: Mapping[str, Mapping[str, Mapping[str, object]]]) -> str:
     """`per seed over test examples: gain on seeds 1, 4; loss on seed 5; 2 not distinguishable` from
     `{seed: paired_bootstrap_languages(...)}` (the macro averages' verdicts)."""
-    verdicts = {seed: result["average_non_english"]["verdict"] for seed, result in by_seed.items()}
+    verdicts = {seed: by_seed[seed]["average_non_english"]["verdict"] for seed in sorted(by_seed, key=seed_order)}
     parts = [f"{kind} on seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)}"
              for kind in ("gain", "loss") for seeds in [[s for s, v in verdicts.items() if v == kind]] if seeds]
     rest = sum(v not in ("gain", "loss") for v in verdicts.values())

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from eapr_plugin.common.paired import (bootstrap_tally, describe, paired_bootstrap, paired_bootstrap_languages, paired_seeds,
-                                        verdict)
+                                        seed_order, verdict)
 
 
 def test_paired_seeds_against_a_hand_computed_t_interval():
@@ -22,6 +22,20 @@ def test_paired_seeds_against_a_hand_computed_t_interval():
     assert paired_seeds({"1": 0.5}, {"2": 0.5})["verdict"] == "no common seed"
     single = paired_seeds({"1": 0.6}, {"1": 0.5})
     assert single["mean"] == pytest.approx(0.1) and single["ci_low"] is None and single["verdict"] == "n/a"
+
+
+def test_seeds_are_listed_in_numeric_order():
+    """Reports key seeds as strings; "10" sorts after "9", not after "1", so that a per-seed list
+    reads in the order the seeds were run and `differences[i]` lines up with seed i+1."""
+    a = {str(seed): 0.5 + seed / 100 for seed in range(1, 12)}
+    b = {str(seed): 0.5 for seed in range(1, 12)}
+    result = paired_seeds(a, b)
+    assert result["seeds"] == [str(seed) for seed in range(1, 12)]
+    assert result["differences"] == pytest.approx([seed / 100 for seed in range(1, 12)])
+    assert sorted(["10", "2", "x", "1"], key=seed_order) == ["1", "2", "10", "x"]
+    gain, same = {"average_non_english": {"verdict": "gain"}}, {"average_non_english": {"verdict": "n/a"}}
+    assert bootstrap_tally({"10": gain, "9": same, "2": gain}) == \
+        "per seed over test examples: gain on seeds 2, 10; 1 not distinguishable"
 
 
 def test_verdict_needs_the_interval_to_exclude_zero():
