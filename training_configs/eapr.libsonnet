@@ -39,6 +39,8 @@
 //   EAPR_AP_MODE            exact (or masked: dynamic padding, faster, not the paper's value)
 //   EAPR_MAX_LENGTH         128
 //   EAPR_LR                 2e-5
+//   EAPR_LAYER_LR_DECAY     1.0  (in (0, 1]: encoder layer i of L learns at EAPR_LR x decay^(L-1-i), the
+//                           embeddings at x decay^L; layer-wise decay, a deviation; see fused_adamw)
 //   EAPR_BATCH_SIZE         8    (pairs per step)
 //   EAPR_GRAD_ACCUM         4    (steps per update: 32 pairs per update)
 //   EAPR_EPOCHS             task default (1 for XNLI, 30 for PAWS-X as the release's scripts)
@@ -301,6 +303,7 @@ local methods = {
           lr: num("EAPR_LR", 2e-5),
           eps: 1e-8,
           weight_decay: 0.0,
+          layer_lr_decay: num("EAPR_LAYER_LR_DECAY", 1.0),
         },
         learning_rate_scheduler: { type: "linear_with_warmup", warmup_steps: 0 },
         use_amp: num("EAPR_AMP", false),

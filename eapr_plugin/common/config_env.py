@@ -54,6 +54,7 @@ KINDS: Dict[str, Optional[Tuple[str, Any]]] = {
     "EAPR_AP_MODE": None,
     "EAPR_MAX_LENGTH": ("int", 1),
     "EAPR_LR": ("float", 0),
+    "EAPR_LAYER_LR_DECAY": ("float", 0),
     "EAPR_BATCH_SIZE": ("int", 1),
     "EAPR_GRAD_ACCUM": ("int", 1),
     "EAPR_EPOCHS": ("int", 1),
@@ -68,6 +69,7 @@ KINDS: Dict[str, Optional[Tuple[str, Any]]] = {
     "EAPR_FIND_UNUSED": ("bool", 0),
 }
 EXT_VARS = tuple(KINDS)
+POSITIVE = ("EAPR_LR", "EAPR_LAYER_LR_DECAY")  # numbers that must be > 0, not just >= 0
 
 
 def check_setting(name: str, value: str) -> None:
@@ -92,9 +94,11 @@ def check_setting(name: str, value: str) -> None:
         raise ConfigurationError(f"{name}={value!r}: expected {'an integer' if expected == 'int' else 'a number'}")
     if expected == "int" and not isinstance(number, int):
         raise ConfigurationError(f"{name}={value!r}: expected an integer")
-    if number < lowest or (name == "EAPR_LR" and number == 0):
-        bound = "> 0" if name == "EAPR_LR" else f">= {lowest}"
+    if number < lowest or (name in POSITIVE and number == 0):
+        bound = "> 0" if name in POSITIVE else f">= {lowest}"
         raise ConfigurationError(f"{name}={value!r}: must be {bound}")
+    if name == "EAPR_LAYER_LR_DECAY" and number > 1:
+        raise ConfigurationError(f"{name}={value!r}: must be <= 1 (1: every layer at EAPR_LR)")
 
 
 def register_ext_var_defaults() -> None:

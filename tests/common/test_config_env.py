@@ -12,6 +12,8 @@ from eapr_plugin.common.config_env import EXT_VARS, check_setting, register_ext_
     ("EAPR_MAX_LENGTH", "12.5", "EAPR_MAX_LENGTH='12.5': expected an integer"),
     ("EAPR_NUM_PERTURBATIONS", "-3", "must be >= 1"),
     ("EAPR_LR", "0", "EAPR_LR='0': must be > 0"),
+    ("EAPR_LAYER_LR_DECAY", "0", "EAPR_LAYER_LR_DECAY='0': must be > 0"),
+    ("EAPR_LAYER_LR_DECAY", "1.5", "EAPR_LAYER_LR_DECAY='1.5': must be <= 1"),
     ("EAPR_AMP", "yes", "EAPR_AMP='yes': expected true or false"),
     ("EAPR_LAYER", "true", "EAPR_LAYER='true': expected an integer"),
     ("EAPR_PC_TARGET", "perturbed", "EAPR_PC_TARGET='perturbed': expected one of both, original"),
@@ -24,7 +26,8 @@ def test_bad_values_name_the_variable(name, value, message):
 def test_good_and_empty_values_pass_and_import_registers_every_name(monkeypatch):
     for name, value in (("EAPR_ALPHA", "0.1"), ("EAPR_ALPHA", "1e-3"), ("EAPR_MAX_LENGTH", "128"),
                         ("EAPR_AMP", "false"), ("EAPR_ENCODER", "anything/at-all"), ("EAPR_SEED", ""),
-                        ("EAPR_PC_TARGET", "original")):
+                        ("EAPR_PC_TARGET", "original"), ("EAPR_LAYER_LR_DECAY", "0.5"),
+                        ("EAPR_LAYER_LR_DECAY", "1")):
         check_setting(name, value)
     for name in EXT_VARS:
         monkeypatch.delenv(name, raising=False)

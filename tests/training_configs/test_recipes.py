@@ -39,7 +39,8 @@ def test_defaults_are_the_papers_setup(monkeypatch):
         {"type": "attention_pull", "weight": 1.0, "layer": 5, "mode": "exact", "max_length": 128},
     ]
     assert config["model"]["text_field_embedder"]["token_embedders"]["tokens"]["model_name"] == "bert-base-multilingual-cased"
-    assert trainer["optimizer"] == {"type": "fused_adamw", "lr": 2e-5, "eps": 1e-8, "weight_decay": 0.0}
+    assert trainer["optimizer"] == {"type": "fused_adamw", "lr": 2e-5, "eps": 1e-8, "weight_decay": 0.0,
+                                    "layer_lr_decay": 1.0}
     assert trainer["learning_rate_scheduler"] == {"type": "linear_with_warmup", "warmup_steps": 0}
     assert (trainer["grad_norm"], trainer["num_gradient_accumulation_steps"], trainer["num_epochs"]) == (1.0, 4, 1)
     assert config["data_loader"]["batch_size"] == 8
