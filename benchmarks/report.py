@@ -28,6 +28,11 @@ from eapr_plugin.common.reporting import percent  # noqa: E402
 
 def speed(report):
     s = report["settings"]
+    floor = all("two_streams_over_plain_step_time" in r for r in report["results"])
+    floor_note = ("; `two streams ÷ plain` is plain fine-tuning on both streams' inputs as one batch (the "
+                  "original and perturbed rows together, dynamic padding) ÷ plain fine-tuning, the least any "
+                  "method that trains on both streams can cost, and `masked ÷ two streams` how far EAPR's masked "
+                  "step sits above that floor (1.00 = on it)")
     amp = f", AMP {s['amp']}" if s.get("amp", "none") != "none" else (", fp32" if s.get("device") == "cuda" else "")
     optimizers = report.get("optimizers")
     amp += (f"; AdamW: reference as a loop over the parameters (the release's), plugin `{optimizers['plugin']}`"
@@ -41,19 +46,23 @@ def speed(report):
           f"release computes, its way (every layer's hidden states and attention maps, eager attention, both streams "
           f"padded to {s['max_length']}, two forward calls); speed-ups are reference step time ÷ plugin step time "
           f"(= pairs/s ratio); `exact ÷ plain` compares both padded to {s['max_length']}, `masked ÷ plain` both with "
-          f"dynamic padding:\n")
+          f"dynamic padding" + (floor_note if floor else "") + ":\n")
     memory = any("peak_memory_mb" in r for r in report["results"])
     memory_label = ("step MB (above the resident weights)" if any("step_memory_mb" in r for r in report["results"])
                     else "peak MB")
     print("| encoder | batch | pairs/s reference | pairs/s exact | pairs/s masked | exact speed-up | masked speed-up "
-          "| exact ÷ plain (padded) | masked ÷ plain (dynamic) |" + (f" {memory_label} reference / exact / masked |" if memory else ""))
-    print("|---|---|---|---|---|---|---|---|---|" + ("---|" if memory else ""))
+          "| exact ÷ plain (padded) | masked ÷ plain (dynamic) |"
+          + (" two streams ÷ plain (dynamic) | masked ÷ two streams |" if floor else "")
+          + (f" {memory_label} reference / exact / masked |" if memory else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if floor else "") + ("---|" if memory else ""))
     for r in report["results"]:
         rate = r["pairs_per_s"]
         cells = [f"{r['layers']} layers", str(r["batch_size"]), f"{rate['reference']:.2f}", f"{rate['eapr_exact']:.2f}",
                  f"{rate['eapr_masked']:.2f}", f"**{r['exact_speedup_over_reference']:.2f}×**",
                  f"**{r['masked_speedup_over_reference']:.2f}×**", f"{r['eapr_over_plain_step_time']:.2f}",
                  f"{r['eapr_masked_over_plain_step_time']:.2f}"]
+        if floor:
+            cells += [f"{r['two_streams_over_plain_step_time']:.2f}", f"{r['eapr_masked_over_two_streams_step_time']:.2f}"]
         if memory:
             peak = r.get("step_memory_mb", r.get("peak_memory_mb", {}))
             cells.append(" / ".join(f"{peak[v]:.0f}" for v in ("reference", "eapr_exact", "eapr_masked")) if peak else "-")

@@ -15,18 +15,28 @@ recipe's optimizer, torch's fused AdamW):
   eapr_masked     the plugin's recipe model, Attention-Pull masked (dynamic padding)
   plain_padded    plain fine-tuning (the recipe's baseline), inputs padded to --max-length
   plain_dynamic   plain fine-tuning, dynamic padding
+  plain_two_streams  plain fine-tuning on both streams' inputs as one batch: the original and the
+                  perturbed copies stacked (2 × batch rows, padded to their common length as in
+                  masked mode), the task CE on every row. No method that trains on both streams
+                  (forward and backward through each) does less arithmetic, so this is the floor
+                  of eapr_masked: what is left above it is EAPR's own work (the two terms, the
+                  pulled layer's attention maps), below it nothing can go without dropping a stream
 Ratios written to the JSON (per encoder and batch size):
   exact_speedup_over_reference      reference step time / eapr_exact step time (= pairs/s ratio)
   masked_speedup_over_reference     reference / eapr_masked
   eapr_over_plain_step_time         eapr_exact / plain_padded   (both padded to --max-length)
   eapr_masked_over_plain_step_time  eapr_masked / plain_dynamic (both dynamic)
+  two_streams_over_plain_step_time  plain_two_streams / plain_dynamic: what training on both
+                                    streams costs by itself, the lowest eapr_masked / plain_dynamic
+                                    any two-stream method reaches on this machine
+  eapr_masked_over_two_streams_step_time  eapr_masked / plain_two_streams (1.0 = at that floor)
 
 `--random-init` times each encoder's architecture with random weights (its `config.json` and
 tokenizer only): a step's time and memory do not depend on the weights' values, so a machine without
 the weights (a lent GPU, say) measures the same steps; the JSON's settings record it.
 
 On CUDA, `--amp bf16|fp16` runs every variant under autocast (fp16 with a gradient scaler); per
-variant, `peak_memory_mb` is `torch.cuda.max_memory_allocated` during its step (all five variants'
+variant, `peak_memory_mb` is `torch.cuda.max_memory_allocated` during its step (all six variants'
 weights and optimizer states stay resident on the device, so it includes theirs) and
 `step_memory_mb` the step's own memory above what was allocated before it (activations, gradients,
 temporaries: what a variant needs beyond its weights and optimizer state); on CPU `--memory` measures each
@@ -53,7 +63,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-VARIANTS = ("reference", "eapr_exact", "eapr_masked", "plain_padded", "plain_dynamic")
+VARIANTS = ("reference", "eapr_exact", "eapr_masked", "plain_padded", "plain_dynamic", "plain_two_streams")
 PAPER = {"alpha": 0.1, "beta": 1.0}  # the release's run-script weights (method.md)
 
 
@@ -149,12 +159,31 @@ def build(args, encoder: str, batch_size: int, variant: str, device: torch.devic
         inputs = tuple(move_to_device(padded_inputs(tensors[k], args.max_length, pad_id), device)
                        for k in ("tokens", "perturbed_tokens")) + (move_to_device(tensors["label"], device),)
         return reference, inputs, lambda module, inputs: module(*inputs)
+    if variant == "plain_two_streams":
+        model, tensors = two_streams_batch(args, encoder, batch_size)
+        return model.to(device), move_to_device(tensors, device), lambda module, inputs: module(**inputs)["loss"]
     method, mode = {"eapr_exact": ("eapr", "exact"), "eapr_masked": ("eapr", "masked"),
                     "plain_padded": ("baseline", "exact"), "plain_dynamic": ("baseline", "exact")}[variant]
     model, tensors, _ = recipe_model(args, encoder, batch_size, method, mode)
     if variant == "plain_padded":
         tensors["tokens"] = model._pad(tensors["tokens"], args.max_length)
     return model.to(device), move_to_device(tensors, device), lambda module, inputs: module(**inputs)["loss"]
+
+
+def two_streams_batch(args, encoder: str, batch_size: int):
+    """Plain fine-tuning's model and one batch holding the EAPR batch's two streams as rows: the
+    original pairs, then their perturbed copies, both padded to the longer stream's length (masked
+    mode's common length); each copy keeps its pair's label."""
+    pair_model, pair_tensors, _ = recipe_model(args, encoder, batch_size, "eapr", "masked")
+    model, tensors, _ = recipe_model(args, encoder, batch_size, "baseline")
+    streams = [pair_tensors["tokens"], pair_tensors["perturbed_tokens"]]
+    length = max(stream["tokens"]["token_ids"].size(1) for stream in streams)
+    streams = [pair_model._pad(stream, length) for stream in streams]
+    del pair_model
+    tensors["tokens"] = {indexer: {key: torch.cat([stream[indexer][key] for stream in streams])
+                                   for key in streams[0][indexer]} for indexer in streams[0]}
+    tensors["label"] = tensors["label"].repeat(2)  # the same pairs, in the same order, as the EAPR batch
+    return model, tensors
 
 
 @functools.lru_cache(maxsize=None)
@@ -266,6 +295,8 @@ def measure(args, encoder: str, batch_size: int, device: torch.device) -> Dict:
         "masked_speedup_over_reference": median["reference"] / median["eapr_masked"],
         "eapr_over_plain_step_time": median["eapr_exact"] / median["plain_padded"],
         "eapr_masked_over_plain_step_time": median["eapr_masked"] / median["plain_dynamic"],
+        "two_streams_over_plain_step_time": median["plain_two_streams"] / median["plain_dynamic"],
+        "eapr_masked_over_two_streams_step_time": median["eapr_masked"] / median["plain_two_streams"],
     }
     if device.type == "cuda":
         result["peak_memory_mb"] = {variant: runner.peak_mb for variant, runner in runners.items()}

@@ -27,15 +27,20 @@ def test_speed_benchmark(tiny_encoders, nli_files, synonym_table, tmp_path):
     assert report["versions"]["transformers"] == "4.43.4"
     for result in report["results"]:
         median = result["median_step_s"]
-        assert set(median) == {"reference", "eapr_exact", "eapr_masked", "plain_padded", "plain_dynamic"}
+        assert set(median) == {"reference", "eapr_exact", "eapr_masked", "plain_padded", "plain_dynamic",
+                               "plain_two_streams"}
         assert result["exact_speedup_over_reference"] == pytest.approx(median["reference"] / median["eapr_exact"])
         assert result["eapr_masked_over_plain_step_time"] == pytest.approx(median["eapr_masked"] / median["plain_dynamic"])
+        assert result["two_streams_over_plain_step_time"] == pytest.approx(
+            median["plain_two_streams"] / median["plain_dynamic"])
+        assert result["eapr_masked_over_two_streams_step_time"] == pytest.approx(
+            median["eapr_masked"] / median["plain_two_streams"])
     # CPU peak memory of one variant, measured in its own process (what --memory does per variant)
     one = run(["benchmarks/speed.py", "--one", "reference", "--encoders", tiny_encoders["tiny-bert"],
                "--batch-sizes", "4"] + common).stdout
     assert json.loads(one.strip().splitlines()[-1])["peak_mb"] > 0
     table = run(["benchmarks/report.py", str(tmp_path)]).stdout
-    assert table.count("| 6 layers | 4 |") == 2
+    assert table.count("| 6 layers | 4 |") == 2 and "masked ÷ two streams" in table
 
 
 @pytest.mark.slow
@@ -158,3 +163,29 @@ def test_report_writes_the_demo_table_into_the_readme(tmp_path):
     text = readme.read_text()
     assert "old table" not in text and table in text and text.endswith("<!-- demo:end -->\nbottom\n")
     assert "9 min in all" in text and "en 25.0, it 30.0" in text
+
+
+def test_two_streams_floor_batch_holds_both_streams(tiny_encoders, nli_files, synonym_table):
+    """The speed benchmark's floor (`plain_two_streams`): plain fine-tuning's model on one batch whose
+    rows are the EAPR batch's original pairs, then their perturbed copies, padded to the streams'
+    common length; each copy keeps its pair's label."""
+    from argparse import Namespace
+
+    from tests.support.cli import load_script
+
+    speed = load_script("benchmarks/speed.py")
+    args = Namespace(synonyms=synonym_table, max_length=32, layer=1, head=None, data=nli_files["en"])
+    model, tensors = speed.two_streams_batch(args, tiny_encoders["tiny-bert"], 4)
+    assert len(model._loss_terms) == 0  # plain fine-tuning: the task CE only
+    _, pair, _ = speed.recipe_model(args, tiny_encoders["tiny-bert"], 4, "eapr", "masked")
+    _, plain, _ = speed.recipe_model(args, tiny_encoders["tiny-bert"], 4, "baseline")
+    ids = tensors["tokens"]["tokens"]["token_ids"]
+    original, perturbed = (pair[k]["tokens"]["token_ids"] for k in ("tokens", "perturbed_tokens"))
+    length = max(original.size(1), perturbed.size(1))
+    assert ids.shape == (8, length)
+    assert torch.equal(ids[:4, :original.size(1)], original) and torch.equal(ids[4:, :perturbed.size(1)], perturbed)
+    assert not torch.equal(ids[:4], ids[4:])  # the copies differ from the pairs
+    assert torch.equal(tensors["label"], plain["label"].repeat(2))
+    masks = [pair[k]["tokens"]["mask"].long().sum(1) for k in ("tokens", "perturbed_tokens")]
+    assert torch.equal(tensors["tokens"]["tokens"]["mask"].long().sum(1), torch.cat(masks))  # padding is masked
+    assert model(**tensors)["loss"].ndim == 0
