@@ -145,8 +145,10 @@ def describe(result: Mapping[str, object]) -> str:
     if result.get("mean") is None:
         return str(result.get("verdict", "-"))
     interval = f" [{points(result['ci_low'])}, {points(result['ci_high'])}]" if result.get("ci_low") is not None else ""
-    count = f"{result['n']} seeds" if "n" in result else f"{result['n_examples']} examples"
-    return f"{points(result['mean'])}{interval} ({count}; {result['verdict']})"
+    count = (f"{result['n']} seed{'s' if result['n'] != 1 else ''}" if "n" in result
+             else f"{result['n_examples']} examples")
+    verdict_text = "no interval from one seed" if result.get("n") == 1 else result["verdict"]
+    return f"{points(result['mean'])}{interval} ({count}; {verdict_text})"
 
 
 def bootstrap_tally(by_seed: Mapping[str, Mapping[str, Mapping[str, object]]]) -> str:

@@ -129,3 +129,12 @@ def test_parallel_languages_are_resampled_row_by_row_together():
             == paired_bootstrap_languages(correct_a, correct_b, 500, seed=4)["per_language"])
     with pytest.raises(ValueError, match="same non-empty rows in every group"):
         paired_bootstrap_languages({"de": "10", "fr": "1"}, {"de": "01", "fr": "0"}, parallel=True)
+
+
+def test_one_seed_is_described_as_having_no_interval():
+    """One common seed gives a difference but no t interval: the text says so instead of 'n/a'."""
+    one = paired_seeds({"1": 0.57}, {"1": 0.56})
+    assert one["n"] == 1 and one["ci_low"] is None and one["verdict"] == "n/a"
+    assert describe(one) == "+1.00 (1 seed; no interval from one seed)"
+    two = paired_seeds({"1": 0.57, "2": 0.58}, {"1": 0.56, "2": 0.56})
+    assert describe(two).endswith("(2 seeds; not distinguishable)")
