@@ -67,10 +67,9 @@ VARIANTS = ("reference", "eapr_exact", "eapr_masked", "plain_padded", "plain_dyn
 PAPER = {"alpha": 0.1, "beta": 1.0}  # the release's run-script weights (method.md)
 
 
-def recipe_model(args, encoder: str, batch_size: int, method: str, mode: str = "exact"):
-    """The recipe's model and one batch of its training instances (recipe = what users run)."""
+def recipe_batch(args, encoder: str, batch_size: int, method: str, mode: str = "exact"):
+    """The recipe's parameters, and one batch of its training instances with their vocabulary."""
     from allennlp.data import Batch, Vocabulary
-    from allennlp.models import Model
 
     from scripts.recipe import build_reader, recipe_params
 
@@ -79,11 +78,19 @@ def recipe_model(args, encoder: str, batch_size: int, method: str, mode: str = "
                            EAPR_NUM_PERTURBATIONS=1, **({"EAPR_HEAD": args.head} if args.head else {}))
     instances = list(build_reader(params).read(args.data))[:batch_size]
     vocab = Vocabulary.from_instances(instances)
-    torch.manual_seed(0)
-    model = Model.from_params(vocab=vocab, params=params.get("model"))
     batch = Batch(instances)
     batch.index_instances(vocab)
-    return model, batch.as_tensor_dict(), instances
+    return params, vocab, batch.as_tensor_dict(), instances
+
+
+def recipe_model(args, encoder: str, batch_size: int, method: str, mode: str = "exact"):
+    """The recipe's model and one batch of its training instances (recipe = what users run)."""
+    from allennlp.models import Model
+
+    params, vocab, tensors, instances = recipe_batch(args, encoder, batch_size, method, mode)
+    torch.manual_seed(0)
+    model = Model.from_params(vocab=vocab, params=params.get("model"))
+    return model, tensors, instances
 
 
 class ReferenceStep(torch.nn.Module):
@@ -174,12 +181,11 @@ def two_streams_batch(args, encoder: str, batch_size: int):
     """Plain fine-tuning's model and one batch holding the EAPR batch's two streams as rows: the
     original pairs, then their perturbed copies, both padded to the longer stream's length (masked
     mode's common length); each copy keeps its pair's label."""
-    pair_model, pair_tensors, _ = recipe_model(args, encoder, batch_size, "eapr", "masked")
+    _, _, pair_tensors, _ = recipe_batch(args, encoder, batch_size, "eapr", "masked")  # the batch, no EAPR model
     model, tensors, _ = recipe_model(args, encoder, batch_size, "baseline")
     streams = [pair_tensors["tokens"], pair_tensors["perturbed_tokens"]]
     length = max(stream["tokens"]["token_ids"].size(1) for stream in streams)
-    streams = [pair_model._pad(stream, length) for stream in streams]
-    del pair_model
+    streams = [model._pad(stream, length) for stream in streams]  # the same encoder's pad id as masked mode
     tensors["tokens"] = {indexer: {key: torch.cat([stream[indexer][key] for stream in streams])
                                    for key in streams[0][indexer]} for indexer in streams[0]}
     tensors["label"] = tensors["label"].repeat(2)  # the same pairs, in the same order, as the EAPR batch

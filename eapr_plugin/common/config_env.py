@@ -70,6 +70,7 @@ KINDS: Dict[str, Optional[Tuple[str, Any]]] = {
 }
 EXT_VARS = tuple(KINDS)
 POSITIVE = ("EAPR_LR", "EAPR_LAYER_LR_DECAY")  # numbers that must be > 0, not just >= 0
+HIGHEST = {"EAPR_LAYER_LR_DECAY": 1}  # numbers with an upper bound: name -> the highest allowed value
 
 
 def check_setting(name: str, value: str) -> None:
@@ -97,8 +98,8 @@ def check_setting(name: str, value: str) -> None:
     if number < lowest or (name in POSITIVE and number == 0):
         bound = "> 0" if name in POSITIVE else f">= {lowest}"
         raise ConfigurationError(f"{name}={value!r}: must be {bound}")
-    if name == "EAPR_LAYER_LR_DECAY" and number > 1:
-        raise ConfigurationError(f"{name}={value!r}: must be <= 1 (1: every layer at EAPR_LR)")
+    if name in HIGHEST and number > HIGHEST[name]:
+        raise ConfigurationError(f"{name}={value!r}: must be <= {HIGHEST[name]}")
 
 
 def register_ext_var_defaults() -> None:
