@@ -1,0 +1,51 @@
+"""`benchmarks/accuracy.py` resuming a run killed mid-training, for real: the harness's
+`allennlp train` is killed with SIGKILL right after it has saved epoch 1's checkpoint
+(`tests/support/kill_hook`), and the same command run again resumes it with `--recover` and reports
+what an uninterrupted run of the same seed reports: the same test predictions, dev curve, selected
+epoch and optimizer steps."""
+import json
+import os
+from pathlib import Path
+
+from tests.support.cli import REPO, run_script
+
+KILL_HOOK = REPO / "tests" / "support" / "kill_hook"
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_result(tiny_encoders, synonym_table, sib200_data, tmp_path):
+    def accuracy(runs: str, env=None, check=True):
+        return run_script("benchmarks/accuracy.py", [
+            "--protocol", "sib200", "--data-dir", str(sib200_data), "--encoder", tiny_encoders["tiny-bert"],
+            "--synonyms", synonym_table, "--methods", "eapr", "--seeds", "1", "--epochs", "3",
+            "--num-perturbations", "1", "--max-length", "32", "--batch-size", "8",
+            "--runs-dir", str(tmp_path / runs), "--out", str(tmp_path / f"{runs}.json")], env=env, check=check)
+
+    accuracy("uninterrupted")
+    marker = tmp_path / "killed"
+    kill = {"PYTHONPATH": os.pathsep.join(filter(None, [str(KILL_HOOK), os.environ.get("PYTHONPATH")])),
+            "EAPR_TEST_KILL_AFTER_SAVE": "training_state_e1_b0.th", "EAPR_TEST_KILL_MARKER": str(marker)}
+    first = accuracy("resumed", kill, check=False)
+    assert first.returncode != 0 and marker.exists(), first.stderr[-3000:]
+    run_dir = tmp_path / "resumed" / "sib200" / "eapr_a0.1_b1.0_e3_p1_seed1"
+    assert (run_dir / "training_state_e1_b0.th").exists() and not (run_dir / "metrics.json").exists()
+    assert not (tmp_path / "resumed.json").exists()  # no report from a run that did not finish
+
+    second = accuracy("resumed", kill)  # the marker is there: this time the run goes to its end
+    assert "eapr_a0.1_b1.0_e3_p1_seed1: resuming an interrupted run (`allennlp train --recover`)" in second.stdout
+    assert not list(run_dir.glob("training_state_e*.th"))  # removed once the resumed run finished
+    # one log, appended: the killed process's epoch 0, then AllenNLP's recovery from that checkpoint
+    killed, recovered = Path(f"{run_dir}.train.log").read_text().split("Recovering from prior training at")
+    assert "Epoch 0/2" in killed and "Epoch 1/2" not in killed
+    assert "Epoch 1/2" in recovered and "Epoch 2/2" in recovered
+
+    uninterrupted, resumed = (json.loads((tmp_path / f"{runs}.json").read_text())
+                              for runs in ("uninterrupted", "resumed"))
+    assert resumed["summary"]["eapr"]["per_language"] == uninterrupted["summary"]["eapr"]["per_language"]
+    assert resumed["summary"]["eapr"]["optimizer_steps"] == uninterrupted["summary"]["eapr"]["optimizer_steps"]
+    for key in ("epochs", "dev_curve", "selected_epoch", "optimizer_steps"):
+        assert resumed["records"]["eapr"]["1"][key] == uninterrupted["records"]["eapr"]["1"][key], key
+    # the same test examples right, language by language
+    predictions = [json.loads((tmp_path / runs / "sib200" / "eapr_a0.1_b1.0_e3_p1_seed1" / "languages"
+                               / "metrics.json").read_text())["languages"] for runs in ("uninterrupted", "resumed")]
+    assert {lang: r["correct"] for lang, r in predictions[0].items()} == \
+           {lang: r["correct"] for lang, r in predictions[1].items()}
