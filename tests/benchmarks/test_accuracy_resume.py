@@ -7,11 +7,14 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import REPO, run_script
 
 KILL_HOOK = REPO / "tests" / "support" / "kill_hook"
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tiny_encoders, synonym_table, sib200_data, tmp_path):
     def accuracy(runs: str, env=None, check=True):
         return run_script("benchmarks/accuracy.py", [
