@@ -24,6 +24,13 @@ share the data order and initial draws and differ only in rounding, so their dif
 correlated and must not count as independent samples. Pairs at different optimizer steps, or two
 pairs whose sides hold the same runs (identical per-seed accuracies on the seeds both have, as a
 shared method's runs in two reports of one device do), stop it.
+
+`--contrast` takes exactly two pairs and adds the first pair's difference minus the second's, by
+seed, with one 95% t interval over the seeds both pairs have: whether a gain changes between two
+settings, typically two budgets (the freeze's gain over two-stream CE at 936 optimizer steps
+against its gain at 468, on the same seeds). Each pair is still at equal cost within itself; the
+two pairs may differ in steps, and the line says so. It is an interaction, not a comparison of
+methods, so it never states that one method beats another.
 """
 import argparse
 import json
@@ -121,6 +128,19 @@ def pool(results: List[Dict], reports: Dict[str, Dict]) -> Dict:
             "optimizer_steps": results[0]["optimizer_steps"], "average_non_english": paired_seeds(mine, theirs)}
 
 
+def contrast(results: List[Dict]) -> Dict:
+    """(first pair's difference) − (second pair's difference), by seed, over the seeds both pairs have."""
+    first, second = ({seed: difference for seed, difference in zip(result["average_non_english"]["seeds"],
+                                                                   result["average_non_english"]["differences"])}
+                     for result in results)
+    change = paired_seeds(first, second)
+    if not change["n"]:
+        raise SystemExit(f"--contrast: {results[0]['mine']} - {results[0]['theirs']} and {results[1]['mine']} - "
+                         f"{results[1]['theirs']} have no seed in common, nothing to contrast")
+    return {"pairs": [f"{result['mine']} - {result['theirs']}" for result in results],
+            "optimizer_steps": [result["optimizer_steps"] for result in results], "average_non_english": change}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sides", nargs="+", metavar="FILE:NAME", help="pairs MINE THEIRS")
@@ -130,12 +150,18 @@ def main() -> None:
     parser.add_argument("--pool", action="store_true",
                         help="also pool the pairs (replications of one comparison, each pair's runs its own) with "
                              "the seed as the unit: each seed's mean difference, one t interval over the seeds")
+    parser.add_argument("--contrast", action="store_true",
+                        help="also the first pair's difference minus the second's, by seed (exactly two pairs; "
+                             "they may differ in optimizer steps, e.g. two budgets): whether a gain changes "
+                             "between two settings")
     parser.add_argument("--out", default=None, help="JSON output (optional)")
     args = parser.parse_args()
     if len(args.sides) % 2:
         raise SystemExit(f"{len(args.sides)} FILE:NAME given: pairs MINE THEIRS need an even number")
     if args.pool and len(args.sides) < 4:
         raise SystemExit("--pool: needs at least two pairs to pool")
+    if args.contrast and len(args.sides) != 4:
+        raise SystemExit(f"--contrast: needs exactly two pairs ({len(args.sides) // 2} given)")
     reports: Dict[str, Dict] = {}
     results = [compare(args.sides[i], args.sides[i + 1], reports) for i in range(0, len(args.sides), 2)]
     checks = []
@@ -155,6 +181,11 @@ def main() -> None:
         output["pooled"] = pool(results, reports)
         print(f"pooled, {len(results)} pairs ({output['pooled']['optimizer_steps']} steps): "
               f"{describe(output['pooled']['average_non_english'])}")
+    if args.contrast:
+        output["contrast"] = contrast(results)
+        steps = output["contrast"]["optimizer_steps"]
+        print(f"contrast, ({output['contrast']['pairs'][0]}) - ({output['contrast']['pairs'][1]}) "
+              f"({steps[0]} vs {steps[1]} steps): {describe(output['contrast']['average_non_english'])}")
     if args.out:
         Path(args.out).write_text(json.dumps(output, indent=2))
 

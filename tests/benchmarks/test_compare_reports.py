@@ -12,6 +12,7 @@ from tests.support.cli import load_script, run_script
 
 T_975_4 = 2.7764451051977987  # Student t, 97.5th percentile, 4 degrees of freedom (tables)
 T_975_6 = 2.4469118511449692  # Student t, 97.5th percentile, 6 degrees of freedom (tables)
+T_975_2 = 4.302652729911275  # Student t, 97.5th percentile, 2 degrees of freedom (tables)
 
 
 def report(path, protocol, settings, summary, runs):
@@ -127,3 +128,46 @@ def test_pool_averages_the_pairs_differences_per_seed(tmp_path):
                                                            "frozen": summary_of(cpu_new, 936)}, {})
     assert "different optimizer steps ([468], [936])" in refused(f"{gpu}:frozen", f"{gpu}:tsce",
                                                                  f"{longer}:frozen", f"{longer}:tsce")
+
+
+def test_contrast_subtracts_one_pairs_differences_from_the_others_by_seed(tmp_path):
+    """--contrast: (A − B at one budget) − (A − B at another), by seed, over the seeds both have,
+    checked against a t interval computed here; the pairs may differ in steps, their own sides may not."""
+    seeds = [str(s) for s in range(1, 6)]
+    short_ref = dict(zip(seeds, (0.560, 0.552, 0.548, 0.571, 0.557)))
+    short_new = dict(zip(seeds, (0.567, 0.559, 0.566, 0.576, 0.565)))
+    long_ref = dict(zip(seeds[:3], (0.571, 0.566, 0.561)))  # the longer budget: seeds 1-3 only
+    long_new = dict(zip(seeds[:3], (0.590, 0.571, 0.580)))
+    short = report(tmp_path / "short.json", "xnli", {"epochs": 6},
+                   {"tsce": summary_of(short_ref, 468), "frozen": summary_of(short_new, 468)}, {})
+    longer = report(tmp_path / "long.json", "xnli", {"epochs": 12},
+                    {"tsce": summary_of(long_ref, 936), "frozen": summary_of(long_new, 936)}, {})
+    out = tmp_path / "out.json"
+    printed = run_script("benchmarks/compare_reports.py", [f"{longer}:frozen", f"{longer}:tsce", f"{short}:frozen",
+                                                           f"{short}:tsce", "--contrast", "--out", out]).stdout
+    change = [(long_new[s] - long_ref[s]) - (short_new[s] - short_ref[s]) for s in seeds[:3]]
+    mean, half = statistics.mean(change), T_975_2 * statistics.stdev(change) / math.sqrt(3)
+    result = json.loads(out.read_text())["contrast"]
+    assert result["optimizer_steps"] == [[936], [468]]
+    assert result["average_non_english"]["seeds"] == ["1", "2", "3"]
+    assert result["average_non_english"]["differences"] == pytest.approx(change)
+    assert (result["average_non_english"]["ci_low"], result["average_non_english"]["ci_high"]) == \
+           (pytest.approx(mean - half), pytest.approx(mean + half))
+    assert (f"contrast, ({longer}:frozen - {longer}:tsce) - ({short}:frozen - {short}:tsce) ([936] vs [468] "
+            f"steps): {100 * mean:+.2f} [{100 * (mean - half):+.2f}, {100 * (mean + half):+.2f}] (3 seeds;") in printed
+
+    compare_reports = load_script("benchmarks/compare_reports.py")
+
+    def refused(*args):
+        with pytest.raises(SystemExit) as stop:
+            with patch("sys.argv", ["compare_reports.py", "--contrast", *map(str, args)]):
+                compare_reports.main()
+        return str(stop.value)
+
+    assert "needs exactly two pairs (1 given)" in refused(f"{longer}:frozen", f"{longer}:tsce")
+    # within a pair the steps must still agree
+    assert "optimizer steps differ ([936] vs [468])" in refused(f"{longer}:frozen", f"{short}:tsce",
+                                                                 f"{short}:frozen", f"{short}:tsce")
+    later = report(tmp_path / "later.json", "xnli", {}, {"tsce": summary_of({"9": 0.5}, 936),
+                                                         "frozen": summary_of({"9": 0.6}, 936)}, {})
+    assert "no seed in common" in refused(f"{later}:frozen", f"{later}:tsce", f"{short}:frozen", f"{short}:tsce")
