@@ -88,9 +88,10 @@ def test_unknown_model_name_offline_names_the_model(env, tmp_path):
 def test_two_cpu_workers_killed_mid_epoch_resume_bit_for_bit(env, tmp_path):
     """The distributed path of `--recover`: a 2-worker CPU run killed with SIGKILL inside its second
     epoch (the launcher then stops the other worker) and resumed with `allennlp train --recover`
-    ends with the weights and validation metrics of an uninterrupted 2-worker run, bit for bit; the
-    resumed epoch's training loss is the mean over both workers' batches after the checkpoint
-    (tests/support/recovery.py; the single-process case is tests/training/callbacks/test_batch_seeds.py)."""
+    ends with the weights and validation metrics of an uninterrupted 2-worker run, bit for bit, and
+    with its training metrics: each worker's running sums, gathered into the checkpoint, are taken
+    back by that worker (tests/support/recovery.py; the single-process case is
+    tests/training/callbacks/test_batch_seeds.py)."""
     double_env = {**env, "EAPR_CPU_WORKERS": "2", "EAPR_BATCH_SIZE": "2", "EAPR_GRAD_ACCUM": "2"}
     train(tmp_path, "plain", double_env)
     position = train(tmp_path, "resumed", double_env, kill_after_batches=8)

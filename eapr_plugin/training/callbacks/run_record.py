@@ -1,13 +1,16 @@
 import json
 import logging
 import os
+import pickle
 import sys
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
+import torch.distributed as dist
 from allennlp.common.util import dump_metrics
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from eapr_plugin.models.archival import RUN_RECORD, RUN_STATUS
+from eapr_plugin.training.metrics.running_state import restore_running_state, running_state
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +32,22 @@ class RunRecord(TrainerCallback):
       training until training returns, so a run killed outright (SIGKILL) says so too.
 
     A run resumed from a checkpoint taken inside an epoch (`save_every_num_batches`) gets the same
-    weights and validation metrics as an uninterrupted run, but AllenNLP keeps no running sums in a
-    checkpoint: that epoch's `training_*` metrics cover only the batches after the checkpoint, and its
-    `training_loss` (and `training_reg_loss`) is their sum divided by the epoch's full batch count.
-    This callback warns when training resumes so, scales those two losses to the mean over the
-    batches that ran (in `metrics_epoch_N.json`, and in `metrics.json` when it is the last epoch),
-    and marks the epoch's line in `run_record.jsonl` with `training_metrics_after_batch`: the
-    batches of the epoch its training metrics leave out.
+    weights and validation metrics as an uninterrupted run (`eapr_batch_seeds`), and with this callback
+    the same training metrics too. AllenNLP keeps no running sums in a checkpoint: it would report that
+    epoch's `training_*` metrics over the batches after the checkpoint only, and its `training_loss`
+    (and `training_reg_loss`) as their sum divided by the epoch's full batch count. So this callback
+    puts into every checkpoint, as its own state, each worker's running state of the model's metrics
+    (`eapr_plugin.training.metrics.running_state`) and its sum of the epoch's batch losses so far;
+    on `--recover` each worker takes its own back, and the resumed epoch's loss gets the checkpoint's
+    share added (the workers' sums over the worker-batches AllenNLP divides by). With distributed
+    workers, who each hold their own sums while only the first writes the checkpoint, the workers
+    gather their states at every checkpoint (one all-gather); that needs every worker to save at the
+    same batches, so with `save_every_num_seconds` (each worker's own clock) the states are not carried.
+    Where there is no state to take back (that case, or a checkpoint written before this callback
+    carried one) the callback warns when training resumes, scales the two losses to the mean over
+    the batches that ran (in `metrics_epoch_N.json`, and in `metrics.json` when it is the last epoch),
+    and marks the epoch's line in `run_record.jsonl` with `training_metrics_after_batch`: the batches
+    of the epoch its training metrics leave out.
 
     The recipes put both files into `model.tar.gz` (`include_in_archive`). That matters because
     `allennlp train` archives an interrupted run too (Ctrl-C, SIGTERM: "Training interrupted by the
@@ -50,18 +62,61 @@ class RunRecord(TrainerCallback):
 
     _resumed_within: Optional[Tuple[int, int]] = None  # (epoch, batches done) of a checkpoint inside an epoch
 
+    def __init__(self, serialization_dir: str) -> None:
+        super().__init__(serialization_dir)
+        self._trainer = None
+        self._loss_sums = [0.0, 0.0]  # this worker's training loss and reg loss summed over the epoch's batches
+        self._restored: Dict[str, Any] = {}  # what load_state_dict found in the checkpoint
+        self._gathered: Optional[List[Dict[str, Any]]] = None  # every worker's state at this checkpoint
+        self._checkpoint_share: Optional[List[float]] = None  # the workers' loss sums before the checkpoint
+        self._warned_unsaveable = False
+
     def on_start(self, trainer, is_primary: bool = True, **kwargs) -> None:
+        self._trainer = trainer
         kept = trainer._start_after_epochs_completed  # > 0 when `--recover` restored a checkpoint
         within = trainer._start_after_batches_in_epoch_completed  # > 0: restored from inside an epoch
-        self._resumed_within = (kept, within) if within else None
+        checkpointer = trainer._checkpointer
+        if trainer._distributed and checkpointer is not None:
+            # AllenNLP's Checkpointer: saves at epoch ends and every N batches are at the same batch on
+            # every worker; a clock or another checkpointer class may not be
+            if getattr(checkpointer, "_save_every_num_seconds", "unknown") is None:
+                save = checkpointer.save_checkpoint
+
+                def gather_then_save(trainer_):  # every worker calls it at the same batch (see below)
+                    self._gathered = [None] * dist.get_world_size()
+                    dist.all_gather_object(self._gathered, self._worker_state(trainer_))
+                    save(trainer_)
+                    # AllenNLP 2.10's save_checkpoint returns on the other workers before it notes the
+                    # position saved, so their maybe_save_checkpoint would then call it at every batch
+                    # past the first N: noted here as the first worker notes it, every worker decides alike
+                    checkpointer._last_save_num_epochs_completed = trainer_._epochs_completed
+                    checkpointer._last_save_num_batches_in_epoch_completed = trainer_._batches_in_epoch_completed
+
+                checkpointer.save_checkpoint = gather_then_save
+            elif is_primary:
+                logger.warning("%s with distributed workers: the workers may save at different batches, so the "
+                               "checkpoints do not carry their training metrics' running sums; an "
+                               "epoch resumed from inside reports its training_* metrics over the batches after "
+                               "the checkpoint only (marked in %s)",
+                               "save_every_num_seconds" if hasattr(checkpointer, "_save_every_num_seconds")
+                               else type(checkpointer).__name__, RUN_RECORD)
+        self._resumed_within = None
+        if within:
+            self._resumed_within = (kept, within)
+            if self._take_back(trainer, kept, within):
+                self._resumed_within = None
+                if is_primary:
+                    logger.info("resumed from a checkpoint inside epoch %d, after %d of its batches, with the "
+                                "running sums of its training metrics: the epoch's training_* metrics cover all "
+                                "of its batches", kept, within)
+            elif is_primary:
+                logger.warning("resumed from a checkpoint inside epoch %d, after %d of its batches, that carries no "
+                               "running sums of the training metrics: that epoch's training_* metrics cover only "
+                               "the batches after the checkpoint; its training loss is scaled to their mean and "
+                               "%s marks the epoch. The weights and the validation metrics are exact.",
+                               kept, within, RUN_RECORD)
         if not is_primary or not self.serialization_dir:
             return
-        if within:
-            logger.warning("resumed from a checkpoint inside epoch %d, after %d of its batches: that epoch's "
-                           "training_* metrics cover only the batches after the checkpoint (AllenNLP keeps no "
-                           "running sums in a checkpoint); its training loss is scaled to their mean and "
-                           "%s marks the epoch. The weights and the validation metrics are exact.",
-                           kept, within, RUN_RECORD)
         lines = []
         if kept and os.path.exists(self._path(RUN_RECORD)):
             with open(self._path(RUN_RECORD), encoding="utf-8") as handle:
@@ -72,7 +127,61 @@ class RunRecord(TrainerCallback):
         steps = json.loads(lines[-1])["optimizer_steps"] if lines else trainer._total_batches_completed
         self._write_status(trainer, epochs_completed=kept, optimizer_steps=steps)
 
+    def on_batch(self, trainer, batch_inputs, batch_outputs, batch_metrics: Dict[str, Any], epoch: int,
+                 batch_number: int, is_training: bool, is_primary: bool = True, **kwargs) -> None:
+        if is_training:
+            self._loss_sums[0] += batch_metrics.get("batch_loss") or 0.0
+            self._loss_sums[1] += batch_metrics.get("batch_reg_loss") or 0.0
+
+    def state_dict(self) -> Dict[str, Any]:
+        """What a checkpoint keeps of the running training metrics: every worker's state (gathered
+        at this checkpoint when distributed) and the position it belongs to."""
+        trainer = self._trainer
+        if trainer is None:
+            return {}
+        if trainer._distributed:
+            workers, self._gathered = self._gathered, None
+        else:
+            workers = [self._worker_state(trainer)]
+        if workers is None or any(worker["metrics"] is None for worker in workers):
+            return {}  # not gathered (a clock), or a metric that cannot be saved: nothing exact to carry
+        return {"position": [trainer._epochs_completed, trainer._batches_in_epoch_completed], "workers": workers}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        self._restored = state_dict
+
+    def _worker_state(self, trainer) -> Dict[str, Any]:
+        metrics = running_state(trainer.model)
+        try:
+            pickle.dumps(metrics)  # what torch.save and all_gather_object do with it
+        except Exception as error:  # a metric holding a lambda, a lock ...: the epoch is marked instead
+            if not self._warned_unsaveable:
+                self._warned_unsaveable = True
+                logger.warning("the model's metrics cannot be saved in a checkpoint (%s): an epoch resumed from "
+                               "inside will report its training_* metrics over the batches after the checkpoint only",
+                               error)
+            metrics = None
+        return {"metrics": metrics, "loss_sums": list(self._loss_sums)}
+
+    def _take_back(self, trainer, kept: int, within: int) -> bool:
+        """This worker's running sums from the checkpoint it resumed from, when it carries them for
+        this position and this number of workers."""
+        workers = self._restored.get("workers")
+        world = dist.get_world_size() if trainer._distributed else 1
+        if self._restored.get("position") != [kept, within] or not workers or len(workers) != world:
+            return False
+        mine = workers[trainer._rank if trainer._distributed else 0]
+        if not restore_running_state(trainer.model, mine["metrics"]):
+            return False
+        self._loss_sums = list(mine["loss_sums"])
+        # AllenNLP sums the workers' losses after the checkpoint; the sums before it are added on_epoch
+        self._checkpoint_share = [sum(worker["loss_sums"][i] for worker in workers) for i in range(2)]
+        return True
+
     def on_epoch(self, trainer, metrics: Dict[str, Any], epoch: int, is_primary: bool = True, **kwargs) -> None:
+        share, self._checkpoint_share, self._loss_sums = self._checkpoint_share, None, [0.0, 0.0]
+        if share is not None and epoch >= 0:
+            self._add_checkpoint_share(trainer, metrics, epoch, share, is_primary)
         if not is_primary or not self.serialization_dir or epoch < 0:
             return
         record = {"epoch": epoch, "optimizer_steps": trainer._total_batches_completed}
@@ -109,6 +218,19 @@ class RunRecord(TrainerCallback):
             if os.path.exists(path):
                 dump_metrics(path, metrics)  # as the trainer wrote it, with the scaled losses
         return skipped
+
+    def _add_checkpoint_share(self, trainer, metrics: Dict[str, Any], epoch: int, share: List[float],
+                              is_primary: bool) -> None:
+        """The resumed epoch's losses: AllenNLP's sum over the batches after the checkpoint, divided by
+        the epoch's worker-batches, plus the checkpoint's sums over the same count; written back to
+        `metrics_epoch_N.json` (already written by the trainer) and the metrics dict (`metrics.json`)."""
+        worker_batches = trainer._batches_in_epoch_completed * (dist.get_world_size() if trainer._distributed else 1)
+        for key, before in zip(("training_loss", "training_reg_loss"), share):
+            if metrics.get(key) is not None:
+                metrics[key] = metrics[key] + before / worker_batches
+        path = self._path(f"metrics_epoch_{epoch}.json") if self.serialization_dir else None
+        if is_primary and path and os.path.exists(path):
+            dump_metrics(path, metrics)
 
     def _path(self, name: str) -> str:
         return os.path.join(self.serialization_dir, name)
