@@ -4,6 +4,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.file_utils import hardlink_or_copy
 from allennlp.training.callbacks.callback import TrainerCallback
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,13 @@ class ModelSelection(TrainerCallback):
     target-language dev sets ("oracle") is never a training setting: it uses labels a zero-shot
     user does not have, and is reported separately by the benchmarks.
 
+    `english_dev` and `--recover`: AllenNLP 2.10 saves an epoch's checkpoint before it writes that
+    epoch's weights to `best.th` when the epoch is the best so far. A run killed between the two
+    resumes with the metric tracker naming that epoch best while `best.th` is missing (the archive
+    then fails) or holds an earlier epoch (the archive would hold the wrong weights, silently). So
+    when a run resumes from the end of an epoch that its metric tracker calls the best, this callback
+    writes that epoch's checkpointed weights to `best.th` again, as AllenNLP would have.
+
     Registered as a `TrainerCallback` with name "eapr_model_selection".
 
     # Parameters
@@ -77,6 +85,28 @@ class ModelSelection(TrainerCallback):
         if self.window > trainer._num_epochs:
             raise ConfigurationError(f"eapr_model_selection: average_last = {self.window} exceeds the run's "
                                      f"{trainer._num_epochs} epochs (EAPR_AVERAGE_LAST, EAPR_EPOCHS)")
+        kept = trainer._start_after_epochs_completed  # > 0 when `--recover` restored a checkpoint
+        if kept and not trainer._start_after_batches_in_epoch_completed and self.serialization_dir \
+                and trainer._metric_tracker.best_epoch == kept - 1:
+            self._best_from_checkpoint(trainer, kept, is_primary)
+
+    def _best_from_checkpoint(self, trainer, kept: int, is_primary: bool) -> None:
+        """`best.th` := the weights of the checkpoint at the end of epoch `kept - 1`, the best so far."""
+        sharded = trainer._ddp_wrapped_model is not None and trainer._ddp_wrapped_model.is_sharded
+        checkpoint = os.path.join(self.serialization_dir, f"model_state_e{kept}_b0.th")
+        if trainer._moving_average is not None or sharded or not os.path.exists(checkpoint):
+            if is_primary and not os.path.exists(os.path.join(self.serialization_dir, "best.th")):
+                logger.warning("eapr_model_selection: resumed after epoch %d, the best so far, without its weights "
+                               "in best.th and without %s to restore them from", kept - 1, checkpoint)
+            return
+        best = os.path.join(self.serialization_dir, "best.th")
+        if is_primary:
+            if os.path.exists(best):
+                os.remove(best)  # may be a hard link to an earlier checkpoint's file
+            hardlink_or_copy(checkpoint, best)
+            logger.info("eapr_model_selection: best.th set to epoch %d's weights (%s), the best so far, which the "
+                        "interrupted run may not have written", kept - 1, os.path.basename(checkpoint))
+        trainer._best_model_filename = best
 
     def on_epoch(self, trainer, metrics: Dict[str, Any], epoch: int, is_primary: bool = True, **kwargs) -> None:
         if epoch < trainer._num_epochs - self.window:

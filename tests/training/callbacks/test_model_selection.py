@@ -15,6 +15,8 @@ from eapr_plugin.training.callbacks import ModelSelection
 from tests.support.cli import load_script, run_allennlp, run_script
 from tests.support.tasks import tiny_ext_vars
 
+FRESH_START = {"_start_after_epochs_completed": 0, "_start_after_batches_in_epoch_completed": 0}  # no --recover
+
 
 class Counter(torch.nn.Module):
     def __init__(self):
@@ -26,7 +28,8 @@ class Counter(torch.nn.Module):
 def train(callback, epochs, tmp_path, values):
     """Run `callback` over `epochs` epochs whose weights are `values[epoch]`; returns the model and metrics."""
     model = Counter()
-    trainer = SimpleNamespace(model=model, _num_epochs=epochs, _best_model_filename=str(tmp_path / "best.th"))
+    trainer = SimpleNamespace(model=model, _num_epochs=epochs, _best_model_filename=str(tmp_path / "best.th"),
+                              **FRESH_START)
     callback.on_start(trainer)
     for epoch in range(epochs):
         with torch.no_grad():
@@ -61,7 +64,7 @@ def test_the_running_sum_survives_a_checkpoint(tmp_path):
     """`--recover` restores the callback's state from the checkpoint: resuming gives the same average."""
     first = ModelSelection(str(tmp_path), "average", average_last=2)
     model = Counter()
-    trainer = SimpleNamespace(model=model, _num_epochs=3, _best_model_filename=None)
+    trainer = SimpleNamespace(model=model, _num_epochs=3, _best_model_filename=None, **FRESH_START)
     for epoch, value in enumerate([1.0, 2.0]):
         with torch.no_grad():
             model.weight.fill_(value)
