@@ -94,12 +94,12 @@ class ModelSelection(TrainerCallback):
         """`best.th` := the weights of the checkpoint at the end of epoch `kept - 1`, the best so far."""
         sharded = trainer._ddp_wrapped_model is not None and trainer._ddp_wrapped_model.is_sharded
         checkpoint = os.path.join(self.serialization_dir, f"model_state_e{kept}_b0.th")
+        best = os.path.join(self.serialization_dir, "best.th")
         if trainer._moving_average is not None or sharded or not os.path.exists(checkpoint):
-            if is_primary and not os.path.exists(os.path.join(self.serialization_dir, "best.th")):
+            if is_primary and not os.path.exists(best):
                 logger.warning("eapr_model_selection: resumed after epoch %d, the best so far, without its weights "
                                "in best.th and without %s to restore them from", kept - 1, checkpoint)
             return
-        best = os.path.join(self.serialization_dir, "best.th")
         if is_primary:
             if os.path.exists(best):
                 os.remove(best)  # may be a hard link to an earlier checkpoint's file

@@ -83,7 +83,7 @@ class RunRecord(TrainerCallback):
                 save = checkpointer.save_checkpoint
 
                 def gather_then_save(trainer_):  # every worker calls it at the same batch (see below)
-                    self._gathered = [None] * dist.get_world_size()
+                    self._gathered = [None] * trainer_._world_size
                     dist.all_gather_object(self._gathered, self._worker_state(trainer_))
                     save(trainer_)
                     # AllenNLP 2.10's save_checkpoint returns on the other workers before it notes the
@@ -167,10 +167,9 @@ class RunRecord(TrainerCallback):
         """This worker's running sums from the checkpoint it resumed from, when it carries them for
         this position and this number of workers."""
         workers = self._restored.get("workers")
-        world = dist.get_world_size() if trainer._distributed else 1
-        if self._restored.get("position") != [kept, within] or not workers or len(workers) != world:
+        if self._restored.get("position") != [kept, within] or not workers or len(workers) != trainer._world_size:
             return False
-        mine = workers[trainer._rank if trainer._distributed else 0]
+        mine = workers[trainer._rank]
         if not restore_running_state(trainer.model, mine["metrics"]):
             return False
         self._loss_sums = list(mine["loss_sums"])
@@ -214,9 +213,7 @@ class RunRecord(TrainerCallback):
             for key in ("training_loss", "training_reg_loss"):
                 if metrics.get(key) is not None:
                     metrics[key] = metrics[key] * trainer._batches_in_epoch_completed / ran
-            path = self._path(f"metrics_epoch_{epoch}.json")
-            if os.path.exists(path):
-                dump_metrics(path, metrics)  # as the trainer wrote it, with the scaled losses
+            self._rewrite_epoch_metrics(epoch, metrics)  # as the trainer wrote it, with the scaled losses
         return skipped
 
     def _add_checkpoint_share(self, trainer, metrics: Dict[str, Any], epoch: int, share: List[float],
@@ -224,12 +221,17 @@ class RunRecord(TrainerCallback):
         """The resumed epoch's losses: AllenNLP's sum over the batches after the checkpoint, divided by
         the epoch's worker-batches, plus the checkpoint's sums over the same count; written back to
         `metrics_epoch_N.json` (already written by the trainer) and the metrics dict (`metrics.json`)."""
-        worker_batches = trainer._batches_in_epoch_completed * (dist.get_world_size() if trainer._distributed else 1)
+        worker_batches = trainer._batches_in_epoch_completed * trainer._world_size
         for key, before in zip(("training_loss", "training_reg_loss"), share):
             if metrics.get(key) is not None:
                 metrics[key] = metrics[key] + before / worker_batches
-        path = self._path(f"metrics_epoch_{epoch}.json") if self.serialization_dir else None
-        if is_primary and path and os.path.exists(path):
+        if is_primary and self.serialization_dir:
+            self._rewrite_epoch_metrics(epoch, metrics)
+
+    def _rewrite_epoch_metrics(self, epoch: int, metrics: Dict[str, Any]) -> None:
+        """`metrics_epoch_N.json`, already written by the trainer, again with the losses corrected here."""
+        path = self._path(f"metrics_epoch_{epoch}.json")
+        if os.path.exists(path):
             dump_metrics(path, metrics)
 
     def _path(self, name: str) -> str:
